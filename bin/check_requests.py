@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Validate a PAVI request payload and plan the genome downloads.
+
+Writes the normalised requests (each with its genome's cache entry name) and the
+list of unique genomes; exits 1 with a one-line error naming request and field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+from genomecache.errors import GenomeCacheError
+from genomecache.requests import parse_codon_table, parse_payload, request_to_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("payload", type=Path, help="JSON list of PAVI request objects")
+    parser.add_argument("--base-dir", help="folder that relative genome paths are relative to")
+    parser.add_argument("--codon-table", help="NCBI table for requests that name none")
+    parser.add_argument("--requests-out", type=Path, default=Path("requests.json"))
+    parser.add_argument("--genomes-out", type=Path, default=Path("genomes.json"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        requests = parse_payload(args.payload.read_text(), source=str(args.payload.name), base_dir=args.base_dir)
+        default_table = parse_codon_table(args.codon_table, "--codon_table")
+    except (GenomeCacheError, OSError) as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 1
+    counts = Counter(r.location.display for r in requests)
+    normalised, genomes = [], {}
+    for request in requests:
+        location = request.location
+        data = request_to_json(request)
+        if default_table is not None:
+            data.setdefault("codon_table", default_table)
+        normalised.append({**data, "genome_entry": location.entry_name})
+        genomes.setdefault(location.entry_name, {
+            "entry": location.entry_name, "url": request.fasta_file_url,
+            "display_url": location.display, "requests": counts[location.display],
+        })
+    args.requests_out.write_text(json.dumps(normalised, indent=1) + "\n")
+    args.genomes_out.write_text(json.dumps(list(genomes.values()), indent=1) + "\n")
+    logging.info("%d requests over %d genomes", len(requests), len(genomes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

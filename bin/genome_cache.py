@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Manage the shared genome cache: fetch, populate, list, verify, prune, status, report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+from genomecache.cache import GenomeCache, to_json
+from genomecache.errors import GenomeCacheError
+from genomecache.report import build_report, human, write_report
+
+SIZE = re.compile(r"(?i)\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*")
+
+
+def parse_size(text: str) -> int:
+    """``500M``, ``20G``, ``1.5TiB`` or a byte count."""
+    match = SIZE.fullmatch(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 20G)")
+    return int(float(match.group(1)) * 1024 ** "kmgt".find(match.group(2).lower()) if match.group(2)
+               else float(match.group(1)))
+
+
+def cmd_fetch(cache: GenomeCache, args: argparse.Namespace) -> int:
+    resolved = cache.ensure(args.url, args.sha256)
+    receipt = {**to_json(resolved), "session": args.session}
+    if args.receipt:
+        args.receipt.write_text(json.dumps(receipt, indent=1) + "\n")
+    print(resolved.fasta)
+    return 0
+
+
+def cmd_populate(cache: GenomeCache, args: argparse.Namespace) -> int:
+    genomes = json.loads(args.manifest.read_text())["genomes"]
+    failed = 0
+    for genome in genomes:
+        try:
+            resolved = cache.ensure(genome["url"], genome.get("sha256"))
+            logging.info("%s: %s (%s)", genome["name"], resolved.source, human(resolved.size))
+        except GenomeCacheError as exc:
+            print(f"ERROR {genome['name']}: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_list(cache: GenomeCache, args: argparse.Namespace) -> int:
+    entries = cache.entries()
+    if args.json:
+        print(json.dumps(entries, indent=1))
+        return 0
+    print(f"{'size':>10}  {'last use':16}  {'verified':20}  source")
+    for e in entries:
+        if "problem" in e:
+            print(f"{'?':>10}  {'':16}  {'PROBLEM':20}  {e['problem']}")
+            continue
+        used = dt.datetime.fromtimestamp(e["last_used"]).strftime("%Y-%m-%d %H:%M")
+        print(f"{human(e['disk_bytes']):>10}  {used:16}  {e.get('verified_at', 'never'):20}  {e['url']}")
+    return 0
+
+
+def cmd_verify(cache: GenomeCache, args: argparse.Namespace) -> int:
+    entries = args.entry or [e["entry"] for e in cache.entries()]
+    bad = 0
+    for entry in entries:
+        problem = cache.verify(entry, remove_bad=not args.keep)
+        if problem:
+            print(f"BAD {problem}", file=sys.stderr)
+            bad += 1
+        else:
+            print(f"OK  {entry}")
+    return 1 if bad else 0
+
+
+def cmd_prune(cache: GenomeCache, args: argparse.Namespace) -> int:
+    for entry in cache.prune(args.max_size, args.dry_run):
+        print(f"{'would remove' if args.dry_run else 'removed'} {entry}")
+    return 0
+
+
+def cmd_status(cache: GenomeCache, args: argparse.Namespace) -> int:
+    status = cache.status()
+    if args.json:
+        print(json.dumps(status, indent=1))
+    else:
+        print(f"cache {status['root']}: {status['entries']} genomes, {human(status['bytes'])}")
+        print(f"mirror: {status['mirror'] or 'none'}")
+        for name in status["partial_downloads"]:
+            print(f"partial download (resumed on next fetch): {name}")
+        for problem in status["problems"]:
+            print(f"problem: {problem}")
+    return 1 if status["problems"] else 0
+
+
+def cmd_report(cache: GenomeCache, args: argparse.Namespace) -> int:
+    receipts = [json.loads(path.read_text()) for path in args.receipts]
+    plan = json.loads(args.genomes.read_text())
+    counts = {g["display_url"]: g["requests"] for g in plan}
+    report = build_report(receipts, args.session, counts)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    write_report(report, args.outdir)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cache-dir", default="genome-cache", help="cache root (default: %(default)s)")
+    parser.add_argument("--mirror", help="read-only directory of genomes by basename, consulted first")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("fetch", help="fetch one genome URL into the cache (or find it)")
+    p.add_argument("url")
+    p.add_argument("--sha256", help="expected checksum of the source file, 'sha256:<hex>'")
+    p.add_argument("--receipt", type=Path, help="write where the genome came from as JSON")
+    p.add_argument("--session", default="", help="run id recorded in the receipt")
+    p = sub.add_parser("populate", help="fetch every genome of a manifest")
+    p.add_argument("--manifest", type=Path, default=Path(__file__).resolve().parent.parent / "conf/genomes.json")
+    p = sub.add_parser("list", help="cached genomes: size, last use, verified, source")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("verify", help="recompute checksums, check EOF and indexes; remove bad entries")
+    p.add_argument("entry", nargs="*")
+    p.add_argument("--keep", action="store_true", help="report bad entries without removing them")
+    p = sub.add_parser("prune", help="remove least recently used genomes down to a size")
+    p.add_argument("--max-size", type=parse_size, required=True)
+    p.add_argument("--dry-run", action="store_true")
+    p = sub.add_parser("status", help="totals, partial downloads, problems")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("report", help="per-run cache report from download receipts")
+    p.add_argument("receipts", type=Path, nargs="*")
+    p.add_argument("--genomes", type=Path, required=True, help="genomes.json from check_requests.py")
+    p.add_argument("--session", required=True)
+    p.add_argument("--outdir", type=Path, default=Path("."))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    cache = GenomeCache(args.cache_dir, args.mirror, progress=not args.quiet)
+    commands = {"fetch": cmd_fetch, "populate": cmd_populate, "list": cmd_list, "verify": cmd_verify,
+                "prune": cmd_prune, "status": cmd_status, "report": cmd_report}
+    try:
+        return commands[args.command](cache, args)
+    except GenomeCacheError as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"ERROR cache {cache.root}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

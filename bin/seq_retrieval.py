@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Retrieve one transcript or protein sequence through the FASTA index.
+
+Takes PAVI's option names, so PAVI's protein-msa.nf can call it unchanged. A
+``file://`` FASTA with its indexes (as handed over from the genome cache) is read in
+place; any other URL is fetched once into the shared cache first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from genomecache.cache import GenomeCache, resolve_for_reading
+from genomecache.errors import GenomeCacheError
+from genomecache.requests import parse_request
+from genomecache.retrieval import OUTPUT_TYPES, Genome, retrieve, write_outputs
+
+
+def default_cache_dir() -> str:
+    return os.environ.get("GENOMECACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genomecache")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seq_id", required=True)
+    p.add_argument("--seq_strand", default="+")
+    p.add_argument("--exon_seq_regions", required=True, help="JSON list of regions")
+    p.add_argument("--cds_seq_regions", default="[]", help="JSON list of regions with frame")
+    p.add_argument("--variant_ids", default="[]", help="JSON list (not supported: needs the Alliance API)")
+    p.add_argument("--alt_seq_name_suffix", default="_alt")
+    p.add_argument("--fasta_file_url", required=True)
+    p.add_argument("--output_type", required=True, type=str.lower, choices=OUTPUT_TYPES)
+    p.add_argument("--base_seq_name", required=True)
+    p.add_argument("--unique_entry_id", required=True)
+    p.add_argument("--sequence_output_file")
+    p.add_argument("--unmasked", action="store_true", help="uppercase soft-masked bases")
+    p.add_argument("--codon_table", help="NCBI translation table id (default: Standard)")
+    p.add_argument("--cache_dir", default=default_cache_dir(), help="shared genome cache (default: %(default)s)")
+    p.add_argument("--genome_mirror", help="read-only directory of genomes by basename, consulted first")
+    p.add_argument("--reuse_local_cache", action="store_true", help="accepted for PAVI compatibility")
+    p.add_argument("--debug", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s %(message)s")
+
+    raw = {key: getattr(args, key) for key in ("unique_entry_id", "base_seq_name", "seq_id", "fasta_file_url",
+                                                "alt_seq_name_suffix", "codon_table")}
+    raw.update(seq_strand=args.seq_strand, exon_seq_regions=args.exon_seq_regions,
+               cds_seq_regions=args.cds_seq_regions, variant_ids=args.variant_ids)
+    try:
+        request = parse_request(raw)
+        cache = GenomeCache(args.cache_dir, args.genome_mirror)
+        fasta = resolve_for_reading(request.fasta_file_url, cache)
+        with cache.reading(fasta) as path, Genome.open(path) as genome:
+            sequence = retrieve(genome, request, args.output_type, unmasked=args.unmasked)
+        if not sequence:
+            raise GenomeCacheError(f"request {request.unique_entry_id}: the {args.output_type} sequence is empty")
+        write_outputs(request, args.output_type, sequence, sequence_output_file=args.sequence_output_file)
+    except GenomeCacheError as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 1
+    logging.info("%s: %d residues", request.unique_entry_id, len(sequence))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

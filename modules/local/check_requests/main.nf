@@ -1,0 +1,25 @@
+process CHECK_REQUESTS {
+    tag "${payload.name}"
+    label 'process_single'
+
+    input:
+    path payload
+    val base_dir
+    val codon_table
+
+    output:
+    path 'requests.json', emit: requests
+    path 'genomes.json' , emit: genomes
+
+    script:
+    def table = codon_table ? "--codon-table ${codon_table}" : ''
+    """
+    check_requests.py ${payload} --base-dir '${base_dir}' ${table}
+    """
+
+    stub:
+    """
+    echo '[]' > requests.json
+    echo '[]' > genomes.json
+    """
+}

@@ -1,0 +1,26 @@
+process DOWNLOAD_GENOMES {
+    // The URL is a value, not a remote `path` input: Nextflow 24.10 stages remote
+    // path inputs even when storeDir then skips the task (nextflow-io/nextflow#5468).
+    tag "${meta.display_url}"
+    label 'process_download'
+
+    input:
+    val meta
+    val cache_dir
+    val genome_mirror
+
+    output:
+    tuple val(meta), path('receipt.json'), emit: genome
+
+    script:
+    def mirror = genome_mirror ? "--mirror '${genome_mirror}'" : ''
+    """
+    genome_cache.py --quiet --cache-dir '${cache_dir}' ${mirror} \\
+        fetch '${meta.url}' --receipt receipt.json --session '${workflow.sessionId}'
+    """
+
+    stub:
+    """
+    echo '{"url": "${meta.display_url}", "entry": "${meta.entry}", "fasta": "", "source": "network", "size": 0}' > receipt.json
+    """
+}

@@ -1,0 +1,13 @@
+"""Download-once, verified, shared cache of reference genomes with indexed region retrieval.
+
+Modules, in the order data flows through them:
+
+- ``requests``: parse and validate PAVI request payloads.
+- ``locations``: turn genome URLs into safe cache names (no traversal, no secrets).
+- ``sources``: fetch bytes over http(s)://, s3:// and file:// with resume and retry.
+- ``fastaformat``: detect, convert to BGZF, build and check ``.fai``/``.gzi``.
+- ``cache``: lock, verify and atomically publish genomes; list, verify, prune.
+- ``retrieval``: read regions through the index, assemble transcripts, translate.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,444 @@
+"""The shared genome cache: one download per URL, verified, published atomically.
+
+Layout under the cache root (local disk or NFS/EFS)::
+
+    genomes/<basename>-<digest>/       one published entry, never modified after publish
+        <fasta>  <fasta>.fai  <fasta>.gzi  entry.json
+    genomes/.partial-<entry>/           a download in progress (resumable, never read)
+    locks/<entry>.lock                  fcntl lock; its mtime records the last use
+    receipts/<entry>/receipt.json       Nextflow storeDir output of download_genomes
+
+Writers take an exclusive fcntl lock (works on NFSv4/EFS; the kernel or the NFS
+lease releases it when a holder dies, so a SIGKILLed downloader leaves no stale
+lock), stage the whole entry in a hidden directory, fsync, and rename that
+directory to its final name: readers see a complete entry with matching indexes
+or nothing. Readers hold a shared lock so prune never removes a genome in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import fastaformat, sources
+from .errors import GenomeCacheError, IntegrityError, SourceError
+from .locations import Location, parse_location
+from .retrieval import is_bgzf
+
+log = logging.getLogger(__name__)
+ENTRY_FILE = "entry.json"
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+DIR_MODE, FILE_MODE = 0o755, 0o644
+
+
+@dataclass
+class Resolved:
+    """Where a genome was found for one request of :meth:`GenomeCache.ensure`."""
+
+    url: str
+    entry: str
+    fasta: str
+    source: str  # mirror | cache | network
+    size: int
+    bytes_downloaded: int = 0
+    seconds: float = 0.0
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def sha256_file(path: Path, algorithm: str = "sha256") -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def parse_known_hash(known: str | None) -> tuple[str, str] | None:
+    """``"sha256:<hex>"`` (pooch style) or a bare sha256 hex into (algorithm, hex)."""
+    if not known:
+        return None
+    algorithm, _, value = known.partition(":") if ":" in known else ("sha256", "", known)
+    if algorithm not in ("sha256", "md5", "sha1", "sha512"):
+        raise GenomeCacheError(f"unsupported checksum algorithm '{algorithm}'")
+    return algorithm, value.lower()
+
+
+class GenomeCache:
+    """A cache root, optionally backed by a read-only mirror of files by basename."""
+
+    def __init__(self, root: str | os.PathLike[str], mirror: str | os.PathLike[str] | None = None,
+                 policy: sources.RetryPolicy | None = None, progress: bool = True) -> None:
+        self.root = Path(root).absolute()
+        self.mirror = Path(mirror).absolute() if mirror else None
+        self.policy = policy or sources.RetryPolicy()
+        self.progress = progress
+        self.genomes = self.root / "genomes"
+        self.locks = self.root / "locks"
+        self.receipts = self.root / "receipts"
+
+    # --- paths ---------------------------------------------------------------------------
+
+    def _inside(self, path: Path) -> Path:
+        """Refuse any path that resolves outside the cache (planted symlinks included)."""
+        base = self.root.resolve()
+        resolved = path.resolve()
+        if base != resolved and base not in resolved.parents:
+            raise IntegrityError(f"cache path {path.name} resolves outside the cache; refusing")
+        return path
+
+    def entry_dir(self, entry: str) -> Path:
+        path = self.genomes / entry
+        if path.is_symlink():
+            raise IntegrityError(f"cache entry {entry} is a symlink; refusing to use it")
+        return self._inside(path)
+
+    def _mkdirs(self) -> None:
+        for path in (self.genomes, self.locks):
+            path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            self._inside(path)
+
+    # --- locks ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock(self, entry: str, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+        """Hold the entry's fcntl lock; yields False when ``wait`` is off and it is busy.
+
+        A read-only cache (e.g. EFS mounted read-only) cannot be locked; readers then
+        proceed without one, as nothing can prune under them.
+        """
+        path = self.locks / f"{entry}.lock"
+        try:
+            if exclusive:
+                self._mkdirs()
+            fd = os.open(path, (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY, 0o664)
+        except OSError as exc:
+            if exclusive or exc.errno not in (errno.EROFS, errno.EACCES, errno.ENOENT, errno.EPERM):
+                raise GenomeCacheError(f"cannot lock cache entry {entry}: {exc.strerror}") from None
+            yield True
+            return
+        # fcntl locks belong to the process, so threads of one process also need this
+        thread_lock = _THREAD_LOCKS.setdefault(f"{self.root}/{entry}", threading.Lock()) if exclusive else None
+        if thread_lock and not thread_lock.acquire(blocking=wait):
+            os.close(fd)
+            yield False
+            return
+        try:
+            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+            waited = 0.0
+            while True:
+                try:
+                    fcntl.lockf(fd, mode | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                    if not wait:
+                        yield False
+                        return
+                    if waited and waited % 30 < 0.5:
+                        log.info("%s: waiting for another process to finish downloading it", entry)
+                    time.sleep(0.5)
+                    waited += 0.5
+            yield True
+        finally:
+            os.close(fd)
+            if thread_lock:
+                thread_lock.release()
+
+    def _touch(self, entry: str) -> None:
+        with contextlib.suppress(OSError):
+            os.utime(self.locks / f"{entry}.lock")
+
+    # --- lookup ----------------------------------------------------------------------------
+
+    def read_entry(self, entry: str) -> dict | None:
+        """The published entry's record, or None when it is not (completely) published."""
+        path = self.entry_dir(entry) / ENTRY_FILE
+        try:
+            record = json.loads(path.read_text())
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, ValueError):
+            return None
+        fasta = self.entry_dir(entry) / record.get("fasta", "")
+        for file in (fasta, Path(f"{fasta}.fai"), Path(f"{fasta}.gzi")):
+            if file.is_symlink() or not file.is_file():
+                raise IntegrityError(f"cache entry {entry}: {file.name} is missing or not a regular file")
+        if fasta.stat().st_size != record["size"] or not fastaformat.has_bgzf_eof(fasta):
+            raise IntegrityError(f"cache entry {entry}: {fasta.name} is truncated or changed since publish")
+        return record
+
+    def _from_mirror(self, location: Location) -> Path | None:
+        if not self.mirror:
+            return None
+        fasta = self.mirror / location.basename
+        if not fasta.is_file():
+            return None
+        needed = [Path(f"{fasta}.fai")] + ([Path(f"{fasta}.gzi")] if is_bgzf(fasta) else [])
+        if not all(p.is_file() for p in needed):
+            log.warning("mirror has %s without its index; not using it", fasta.name)
+            return None
+        return fasta
+
+    def ensure(self, url: str, known_hash: str | None = None) -> Resolved:
+        """Make the genome at ``url`` available locally and say where it came from.
+
+        Mirror first, then the cache, then the network (one download under any
+        concurrency: others wait on the lock and reuse the result).
+        """
+        location = parse_location(url)
+        entry = location.entry_name
+        mirrored = self._from_mirror(location)
+        if mirrored:
+            return Resolved(location.display, entry, str(mirrored), "mirror", mirrored.stat().st_size)
+        hit = self._hit(location, discard_bad=False)
+        if hit:
+            return hit
+        with self._lock(entry, exclusive=True):
+            hit = self._hit(location, discard_bad=True)
+            if hit:
+                return hit
+            return self._download(location, known_hash)
+
+    def _hit(self, location: Location, discard_bad: bool) -> Resolved | None:
+        try:
+            record = self.read_entry(location.entry_name)
+        except IntegrityError as exc:
+            if discard_bad:  # only under the exclusive lock
+                log.warning("%s; it will be fetched again", exc)
+                self._discard(location.entry_name)
+            return None
+        if record is None:
+            return None
+        self._touch(location.entry_name)
+        fasta = self.entry_dir(location.entry_name) / record["fasta"]
+        return Resolved(location.display, location.entry_name, str(fasta), "cache", record["size"])
+
+    def _discard(self, entry: str) -> None:
+        """Move a bad or pruned entry out of sight atomically, then delete it."""
+        path = self.genomes / entry
+        if not os.path.lexists(path):
+            return
+        trash = self.genomes / f".trash-{entry}-{uuid.uuid4().hex[:8]}"
+        os.rename(path, trash)
+        if trash.is_symlink():
+            trash.unlink()
+        else:
+            shutil.rmtree(trash, ignore_errors=True)
+        shutil.rmtree(self.receipts / entry, ignore_errors=True)
+
+    # --- download and publish --------------------------------------------------------------
+
+    def _download(self, location: Location, known_hash: str | None) -> Resolved:
+        entry = location.entry_name
+        staging = self.genomes / f".partial-{entry}"
+        if staging.is_symlink():
+            staging.unlink()
+        staging.mkdir(mode=DIR_MODE, exist_ok=True)
+        self._inside(staging)
+        raw = staging / "download"
+        log.info("%s: downloading", location.display)
+        got = sources.download(location, raw, self.policy, self.progress)
+        try:
+            record = self._verify_and_index(location, staging, got, known_hash)
+        except IntegrityError:
+            shutil.rmtree(staging, ignore_errors=True)  # never resume from bad bytes
+            raise
+        record.update(bytes_downloaded=got.bytes_transferred, seconds=round(got.seconds, 3))
+        (staging / ENTRY_FILE).write_text(json.dumps(record, indent=1) + "\n")
+        for file in staging.iterdir():
+            os.chmod(file, FILE_MODE)
+            fastaformat.fsync_path(file)
+        os.chmod(staging, DIR_MODE)
+        fastaformat.fsync_path(staging)
+        self._discard(entry)  # a leftover without entry.json (never ours) is not served
+        os.rename(staging, self.genomes / entry)
+        fastaformat.fsync_path(self.genomes)
+        self._touch(entry)
+        log.info("%s: cached as %s (%d bytes fetched)", location.display, entry, got.bytes_transferred)
+        return Resolved(location.display, entry, str(self.genomes / entry / record["fasta"]), "network",
+                        record["size"], got.bytes_transferred, got.seconds)
+
+    def _verify_and_index(self, location: Location, staging: Path, got: sources.Download,
+                          known_hash: str | None) -> dict:
+        raw = got.path
+        expected = parse_known_hash(known_hash)
+        if expected:
+            actual = sha256_file(raw, expected[0])
+            if actual != expected[1]:
+                raise IntegrityError(f"{location.display}: {expected[0]} mismatch: expected {expected[1]}, "
+                                     f"got {actual}; the download was removed")
+        if got.md5 and sha256_file(raw, "md5") != got.md5:
+            raise IntegrityError(f"{location.display}: MD5 does not match the S3 ETag; the download was removed")
+        fmt = fastaformat.sniff(raw)
+        name = location.basename if fmt == "bgzf" or location.basename.endswith(".gz") \
+            else f"{location.basename}.gz"
+        fasta = staging / name
+        indexes = "built"
+        if fmt == "bgzf":
+            if not fastaformat.has_bgzf_eof(raw):
+                raise IntegrityError(f"{location.display}: BGZF end-of-file marker missing (truncated?)")
+            raw.rename(fasta)
+            indexes = self._fetch_indexes(location, fasta)
+        else:
+            log.info("%s: %s FASTA; recompressing as BGZF", location.display, fmt)
+            fastaformat.to_bgzf(raw, fasta, fmt)
+            raw.unlink()
+            fastaformat.build_indexes(fasta)
+        fastaformat.check_indexes(fasta)
+        raw.with_name(raw.name + ".json").unlink(missing_ok=True)
+        return {
+            "url": location.display, "entry": location.entry_name, "fasta": name,
+            "size": fasta.stat().st_size, "sha256": sha256_file(fasta),
+            "source_format": fmt, "source_size": got.size, "source_etag": got.etag,
+            "indexes": indexes, "fetched_at": _now(), "verified_at": _now(),
+        }
+
+    def _fetch_indexes(self, location: Location, fasta: Path) -> str:
+        """Use the source's ``.fai``/``.gzi`` when both exist and match; otherwise build them."""
+        blobs = {s: sources.fetch_small(location.sibling(s), self.policy) for s in (".fai", ".gzi")}
+        if all(blobs.values()):
+            for suffix, blob in blobs.items():
+                Path(f"{fasta}{suffix}").write_bytes(blob or b"")
+            try:
+                fastaformat.check_indexes(fasta)
+                return "downloaded"
+            except IntegrityError as exc:
+                log.warning("%s; building indexes instead", exc)
+        fastaformat.build_indexes(fasta)
+        return "built"
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reading(self, fasta: str | os.PathLike[str]) -> Iterator[Path]:
+        """Hold a shared lock on the entry a cached FASTA belongs to while it is read."""
+        fasta = Path(fasta).absolute()
+        entry = fasta.parent.name
+        if fasta.parent.parent != self.genomes:
+            yield fasta  # a mirror or user file: not ours to prune
+            return
+        with self._lock(entry, exclusive=False):
+            if self.read_entry(entry) is None:
+                raise IntegrityError(f"cache entry {entry} is not published (pruned?); rerun to fetch it again")
+            self._touch(entry)
+            yield fasta
+
+    # --- management ------------------------------------------------------------------------
+
+    def entries(self) -> list[dict]:
+        """Published entries with size, source URL, last use and verification time."""
+        result = []
+        if not self.genomes.is_dir():
+            return result
+        for path in sorted(self.genomes.iterdir()):
+            if path.name.startswith(".") or path.is_symlink():
+                continue
+            try:
+                record = self.read_entry(path.name)
+            except IntegrityError as exc:
+                result.append({"entry": path.name, "problem": str(exc), "size": 0, "last_used": 0})
+                continue
+            if record is None:
+                continue
+            lock = self.locks / f"{path.name}.lock"
+            record["last_used"] = lock.stat().st_mtime if lock.exists() else path.stat().st_mtime
+            record["disk_bytes"] = sum(f.stat().st_size for f in path.iterdir())
+            result.append(record)
+        return result
+
+    def verify(self, entry: str, remove_bad: bool = True) -> str | None:
+        """Recompute the checksum and check EOF marker and indexes; a bad entry is removed."""
+        with self._lock(entry, exclusive=True):
+            try:
+                record = self.read_entry(entry)
+                if record is None:
+                    return f"{entry}: not published"
+                fasta = self.entry_dir(entry) / record["fasta"]
+                if sha256_file(fasta) != record["sha256"]:
+                    raise IntegrityError(f"cache entry {entry}: checksum mismatch (bit rot or tampering)")
+                fastaformat.check_indexes(fasta)
+            except IntegrityError as exc:
+                if remove_bad:
+                    self._discard(entry)
+                    return f"{exc}; removed, it will be fetched again on next use"
+                return str(exc)
+            record["verified_at"] = _now()
+            self._rewrite_record(entry, record)
+            return None
+
+    def _rewrite_record(self, entry: str, record: dict) -> None:
+        path = self.entry_dir(entry) / ENTRY_FILE
+        tmp = path.with_name(f".{ENTRY_FILE}.{uuid.uuid4().hex[:8]}")
+        record = {k: v for k, v in record.items() if k not in ("last_used", "disk_bytes")}
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        os.chmod(tmp, FILE_MODE)
+        fastaformat.fsync_path(tmp)
+        os.replace(tmp, path)
+
+    def prune(self, max_size: int, dry_run: bool = False) -> list[str]:
+        """Remove least recently used entries until the cache holds at most ``max_size`` bytes.
+
+        An entry being read (shared lock held) or downloaded is skipped, never removed.
+        """
+        entries = sorted(self.entries(), key=lambda r: r["last_used"])
+        total = sum(r.get("disk_bytes", 0) for r in entries)
+        removed = []
+        for record in entries:
+            if total <= max_size:
+                break
+            with self._lock(record["entry"], exclusive=True, wait=False) as locked:
+                if not locked:
+                    log.info("%s: in use; not pruned", record["entry"])
+                    continue
+                if not dry_run:
+                    self._discard(record["entry"])
+            total -= record.get("disk_bytes", 0)
+            removed.append(record["entry"])
+        return removed
+
+    def status(self) -> dict:
+        """Totals and any downloads in progress or abandoned."""
+        entries = self.entries()
+        partial = sorted(p.name for p in self.genomes.glob(".partial-*")) if self.genomes.is_dir() else []
+        return {
+            "root": str(self.root), "mirror": str(self.mirror) if self.mirror else None,
+            "entries": len(entries), "bytes": sum(r.get("disk_bytes", 0) for r in entries),
+            "problems": [r["problem"] for r in entries if "problem" in r], "partial_downloads": partial,
+        }
+
+
+def resolve_for_reading(url: str, cache: GenomeCache) -> str:
+    """A local path to read ``url`` from: indexed local files in place, anything else via the cache."""
+    location = parse_location(url)
+    if location.scheme == "file":
+        path = Path(location.local_path)
+        needed = [Path(f"{path}.fai")] + ([Path(f"{path}.gzi")] if path.is_file() and is_bgzf(path) else [])
+        if path.is_file() and all(p.is_file() for p in needed):
+            return str(path)
+    try:
+        return cache.ensure(url).fasta
+    except SourceError:
+        raise
+    except OSError as exc:
+        raise GenomeCacheError(f"{location.display}: cannot write the cache: {exc.strerror}") from None
+
+
+def to_json(resolved: Resolved) -> dict:
+    return asdict(resolved)

@@ -1,0 +1,58 @@
+"""Per-run cache report: per genome, hit or miss, where from, bytes and seconds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def build_report(receipts: list[dict], session: str, requests_per_genome: dict[str, int]) -> dict:
+    """Summarise download receipts of one run.
+
+    A receipt written by an earlier session was reused through Nextflow's storeDir
+    without running the download task: a cache hit that moved nothing.
+    ``per_task_bytes`` is what downloading the genome in every request would move.
+    """
+    genomes = []
+    for receipt in sorted(receipts, key=lambda r: r["url"]):
+        reused = receipt.get("session") != session
+        source = "cache" if reused and receipt["source"] == "network" else receipt["source"]
+        n = requests_per_genome.get(receipt["url"], 0)
+        genomes.append({
+            "url": receipt["url"], "entry": receipt["entry"], "requests": n,
+            "result": "miss" if source == "network" else "hit", "source": source,
+            "bytes_downloaded": 0 if reused else receipt.get("bytes_downloaded", 0),
+            "seconds": 0.0 if reused else round(receipt.get("seconds", 0.0), 3),
+            "per_task_bytes": n * receipt.get("size", 0),
+        })
+    return {
+        "session": session,
+        "genomes": genomes,
+        "totals": {
+            key: sum(g[key] for g in genomes) for key in ("requests", "bytes_downloaded", "per_task_bytes")
+        },
+    }
+
+
+def human(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if nbytes < 1024 or unit == "GiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes} B"
+
+
+def summary(report: dict) -> str:
+    lines = ["Genome cache report", ""]
+    for g in report["genomes"]:
+        lines.append(f"{g['result']:4}  {g['source']:7}  {human(g['bytes_downloaded']):>10}  "
+                     f"{g['seconds']:7.1f}s  {g['requests']:4} requests  {g['url']}")
+    t = report["totals"]
+    lines += ["", f"downloaded {human(t['bytes_downloaded'])} for {t['requests']} requests; "
+                  f"a download per task would have moved {human(t['per_task_bytes'])}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, outdir: Path) -> None:
+    (outdir / "cache-report.json").write_text(json.dumps(report, indent=1) + "\n")
+    (outdir / "cache-report.txt").write_text(summary(report))
