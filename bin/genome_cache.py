@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import logging
 import re
 import sys
 from pathlib import Path
 
-from genomecache.cache import GenomeCache, to_json
+from genomecache.cache import GenomeCache, default_cache_dir, to_json
 from genomecache.errors import GenomeCacheError
 from genomecache.report import build_report, human, write_report
 
@@ -108,36 +109,42 @@ def cmd_report(cache: GenomeCache, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cache-dir", default="genome-cache", help="cache root (default: %(default)s)")
-    parser.add_argument("--mirror", help="read-only directory of genomes by basename, consulted first")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    # Common options are accepted before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--cache-dir", default=argparse.SUPPRESS,
+                        help="cache root (default: $GENOMECACHE_DIR or ~/.cache/genomecache)")
+    common.add_argument("--mirror", default=argparse.SUPPRESS,
+                        help="read-only directory of genomes by basename, consulted first")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
+    parser = argparse.ArgumentParser(description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("fetch", help="fetch one genome URL into the cache (or find it)")
+    add = functools.partial(sub.add_parser, parents=[common])
+    p = add("fetch", help="fetch one genome URL into the cache (or find it)")
     p.add_argument("url")
     p.add_argument("--sha256", help="expected checksum of the source file, 'sha256:<hex>'")
     p.add_argument("--receipt", type=Path, help="write where the genome came from as JSON")
     p.add_argument("--session", default="", help="run id recorded in the receipt")
-    p = sub.add_parser("populate", help="fetch every genome of a manifest")
+    p = add("populate", help="fetch every genome of a manifest")
     p.add_argument("--manifest", type=Path, default=Path(__file__).resolve().parent.parent / "conf/genomes.json")
-    p = sub.add_parser("list", help="cached genomes: size, last use, verified, source")
+    p = add("list", help="cached genomes: size, last use, verified, source")
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("verify", help="recompute checksums, check EOF and indexes; remove bad entries")
+    p = add("verify", help="recompute checksums, check EOF and indexes; remove bad entries")
     p.add_argument("entry", nargs="*")
     p.add_argument("--keep", action="store_true", help="report bad entries without removing them")
-    p = sub.add_parser("prune", help="remove least recently used genomes down to a size")
+    p = add("prune", help="remove least recently used genomes down to a size")
     p.add_argument("--max-size", type=parse_size, required=True)
     p.add_argument("--dry-run", action="store_true")
-    p = sub.add_parser("status", help="totals, partial downloads, problems")
+    p = add("status", help="totals, partial downloads, problems")
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("report", help="per-run cache report from download receipts")
+    p = add("report", help="per-run cache report from download receipts")
     p.add_argument("receipts", type=Path, nargs="*")
     p.add_argument("--genomes", type=Path, required=True, help="genomes.json from check_requests.py")
     p.add_argument("--session", required=True)
     p.add_argument("--outdir", type=Path, default=Path("."))
     args = parser.parse_args(argv)
+    cache_dir = getattr(args, "cache_dir", None) or default_cache_dir()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    cache = GenomeCache(args.cache_dir, args.mirror, progress=not args.quiet)
+    cache = GenomeCache(cache_dir, getattr(args, "mirror", None), progress=not getattr(args, "quiet", False))
     commands = {"fetch": cmd_fetch, "populate": cmd_populate, "list": cmd_list, "verify": cmd_verify,
                 "prune": cmd_prune, "status": cmd_status, "report": cmd_report}
     try:

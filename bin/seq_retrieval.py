@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
-from genomecache.cache import GenomeCache, resolve_for_reading
+from genomecache.cache import GenomeCache, default_cache_dir, resolve_for_reading
 from genomecache.errors import GenomeCacheError
 from genomecache.requests import parse_request
 from genomecache.retrieval import OUTPUT_TYPES, Genome, retrieve, write_outputs
-
-
-def default_cache_dir() -> str:
-    return os.environ.get("GENOMECACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genomecache")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,12 @@ class Resolved:
     seconds: float = 0.0
 
 
+def default_cache_dir() -> str:
+    """``$GENOMECACHE_DIR``, else ``$XDG_CACHE_HOME/genomecache`` (``~/.cache/genomecache``)."""
+    return os.environ.get("GENOMECACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genomecache")
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -119,8 +125,9 @@ class GenomeCache:
     def _lock(self, entry: str, exclusive: bool, wait: bool = True) -> Iterator[bool]:
         """Hold the entry's fcntl lock; yields False when ``wait`` is off and it is busy.
 
-        A read-only cache (e.g. EFS mounted read-only) cannot be locked; readers then
-        proceed without one, as nothing can prune under them.
+        On a read-only mount (EFS for retrieval jobs) readers open the existing lock
+        file read-only, which is enough for a shared lock; every published entry has
+        one, as its download created it. Without it they read unlocked.
         """
         path = self.locks / f"{entry}.lock"
         try:

@@ -1,0 +1,191 @@
+"""A real HTTP file server on loopback that logs every request and can inject faults.
+
+Used by unit tests (in-process, :class:`GenomeServer`), workflow tests and the
+benchmark (as a separate process: ``python -m tests.support.httpserver``).
+
+Fault modes, queued per path and consumed one per GET of that path:
+
+- ``drop``: send the headers and half the body, then close the connection
+- ``503``: answer 503 Service Unavailable
+- ``short``: promise the full Content-Length, send fewer bytes, close
+- ``corrupt``: send the body with one byte flipped
+- ``slow``: stall before answering (longer than a client's timeout)
+- ``norange``: ignore a Range header and send the whole file with 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import threading
+import time
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+
+
+class GenomeServer:
+    """Serve ``root`` on 127.0.0.1; ``log`` lists one dict per request."""
+
+    def __init__(self, root: str | os.PathLike[str], throttle: float = 0, log_file: str | None = None,
+                 slow_seconds: float = 5.0) -> None:
+        self.root = Path(root)
+        self.throttle = throttle  # bytes per second per response, 0 = unlimited
+        self.slow_seconds = slow_seconds
+        self.log: list[dict] = []
+        self.faults: dict[str, list[str]] = defaultdict(list)
+        self.log_file = log_file
+        self._lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread: threading.Thread | None = None
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def gets(self, name: str, ranged: bool | None = None) -> list[dict]:
+        """Logged GETs of ``/name`` (only ranged or only whole-file ones if asked)."""
+        return [e for e in self.log if e["method"] == "GET" and e["path"] == f"/{name}"
+                and (ranged is None or (e["range"] is not None) == ranged)]
+
+    def bytes_sent(self, name: str | None = None) -> int:
+        return sum(e["bytes"] for e in self.log if name is None or e["path"] == f"/{name}")
+
+    def start(self) -> GenomeServer:
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> GenomeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _record(self, entry: dict) -> None:
+        with self._lock:
+            self.log.append(entry)
+            if self.log_file:
+                with open(self.log_file, "a") as out:
+                    out.write(json.dumps(entry) + "\n")
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def do_HEAD(self) -> None:
+                self._serve(head=True)
+
+            def do_GET(self) -> None:
+                self._serve(head=False)
+
+            def _serve(self, head: bool) -> None:
+                path = unquote(urlsplit(self.path).path)
+                entry = {"method": self.command, "path": path, "range": self.headers.get("Range"),
+                         "status": 0, "bytes": 0, "fault": None, "time": time.time()}
+                try:
+                    self._respond(path, head, entry)
+                finally:
+                    server._record(entry)
+
+            def _respond(self, path: str, head: bool, entry: dict) -> None:
+                target = (server.root / path.lstrip("/")).resolve()
+                if server.root.resolve() not in target.parents or not target.is_file():
+                    entry["status"] = 404
+                    self.send_error(404)
+                    return
+                fault = None
+                if not head:
+                    with server._lock:
+                        queue = server.faults.get(path)
+                        fault = queue.pop(0) if queue else None
+                entry["fault"] = fault
+                if fault == "503":
+                    entry["status"] = 503
+                    self.send_error(503)
+                    return
+                if fault == "slow":
+                    time.sleep(server.slow_seconds)
+                data = target.read_bytes()
+                size = len(data)
+                start, end = 0, size - 1
+                match = RANGE.match(self.headers.get("Range") or "")
+                status = 200
+                if match and fault != "norange":
+                    start = int(match.group(1))
+                    end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+                    if start >= size:
+                        entry["status"] = 416
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{size}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    status = 206
+                body = data[start : end + 1]
+                entry["status"] = status
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("ETag", f'"{int(target.stat().st_mtime_ns)}-{size}"')
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+                self.end_headers()
+                if head:
+                    return
+                if fault == "corrupt" and body:
+                    body = body[: len(body) // 2] + bytes([body[len(body) // 2] ^ 0xFF]) + body[len(body) // 2 + 1 :]
+                if fault in ("drop", "short"):
+                    body = body[: len(body) // 2]
+                entry["bytes"] = self._send(body)
+                if fault in ("drop", "short"):
+                    self.close_connection = True
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+
+            def _send(self, body: bytes) -> int:
+                sent = 0
+                chunk = 64 * 1024
+                try:
+                    for i in range(0, len(body), chunk):
+                        piece = body[i : i + chunk]
+                        self.wfile.write(piece)
+                        sent += len(piece)
+                        if server.throttle:
+                            time.sleep(len(piece) / server.throttle)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                return sent
+
+        return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve a folder on loopback, logging requests as JSON lines")
+    parser.add_argument("root")
+    parser.add_argument("--log", required=True, help="JSON-lines request log")
+    parser.add_argument("--port-file", required=True, help="the chosen port is written here")
+    parser.add_argument("--throttle", type=float, default=0, help="bytes/second per response")
+    args = parser.parse_args()
+    server = GenomeServer(args.root, args.throttle, args.log)
+    Path(args.port_file).write_text(str(server.port))
+    server.httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
