@@ -39,10 +39,10 @@ unit: install
 	$(PY) -m pytest tests/unit -q
 
 workflow: install
-	$(PY) -m pytest tests/workflow -q --git-aware --kwdof --basetemp=$$(mktemp -d)
+	$(PY) -m pytest tests/workflow -q --git-aware --kwdof
 
 test: install lint schema
-	$(PY) -m pytest tests -q --git-aware --kwdof --basetemp=$$(mktemp -d /tmp/genomecache-tests.XXXX)
+	$(PY) -m pytest tests -q --git-aware --kwdof
 
 benchmark: install
 	$(PY) benchmarks/run.py

@@ -6,6 +6,7 @@
 nextflow.enable.dsl = 2
 
 include { GENOME_CACHED_RETRIEVAL } from './subworkflows/local/genome_cached_retrieval'
+include { PROTEIN_MSA as MSA      } from './workflows/protein_msa'
 
 // The payload as text and the folder its relative genome paths are relative to.
 def readPayload() {
@@ -45,6 +46,17 @@ workflow {
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
     GENOME_CACHED_RETRIEVAL(Channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir)
+}
+
+// PAVI's protein-msa.nf: the proteins, their alignment and aligned_seq_info.json.
+// Run with `-entry PROTEIN_MSA`; --output_type does not apply (always protein).
+workflow PROTEIN_MSA {
+    validateParams()
+    def (text, base_dir) = readPayload()
+    def cache_dir = file(params.cacheDir).toAbsolutePath().toString()
+    def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
+
+    MSA(Channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir)
 }
 
 workflow.onComplete {

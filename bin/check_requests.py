@@ -23,12 +23,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("payload", type=Path, help="JSON list of PAVI request objects")
     parser.add_argument("--base-dir", help="folder that relative genome paths are relative to")
     parser.add_argument("--codon-table", help="NCBI table for requests that name none")
+    parser.add_argument(
+        "--keep-variants",
+        action="store_true",
+        help="pass variant_ids on, for a retrieval command that embeds them (PAVI's own)",
+    )
     parser.add_argument("--requests-out", type=Path, default=Path("requests.json"))
     parser.add_argument("--genomes-out", type=Path, default=Path("genomes.json"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        requests = parse_payload(args.payload.read_text(), source=str(args.payload.name), base_dir=args.base_dir)
+        requests = parse_payload(
+            args.payload.read_text(),
+            source=str(args.payload.name),
+            base_dir=args.base_dir,
+            allow_variants=args.keep_variants,
+        )
         default_table = parse_codon_table(args.codon_table, "--codon_table")
     except (GenomeCacheError, OSError) as exc:
         print(f"ERROR {exc}", file=sys.stderr)
@@ -41,10 +51,15 @@ def main(argv: list[str] | None = None) -> int:
         if default_table is not None:
             data.setdefault("codon_table", default_table)
         normalised.append({**data, "genome_entry": location.entry_name})
-        genomes.setdefault(location.entry_name, {
-            "entry": location.entry_name, "url": request.fasta_file_url,
-            "display_url": location.display, "requests": counts[location.display],
-        })
+        genomes.setdefault(
+            location.entry_name,
+            {
+                "entry": location.entry_name,
+                "url": request.fasta_file_url,
+                "display_url": location.display,
+                "requests": counts[location.display],
+            },
+        )
     args.requests_out.write_text(json.dumps(normalised, indent=1) + "\n")
     args.genomes_out.write_text(json.dumps(list(genomes.values()), indent=1) + "\n")
     logging.info("%d requests over %d genomes", len(requests), len(genomes))

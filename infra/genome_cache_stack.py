@@ -13,6 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 DEFAULT_IMAGE = "agr_pavi/genome-cache:latest"
@@ -120,7 +121,18 @@ class GenomeCacheStack(Stack):
             default_instance_classes=[batch.DefaultInstanceClass.X86_64],
             minv_cpus=0, maxv_cpus=max_vcpus,
         )
-        self.job_queue = batch.JobQueue(self, "JobQueue", priority=1)
+        # Named so -profile aws finds it by default (params.awsQueue = 'genome-cache').
+        self.job_queue = batch.JobQueue(self, "JobQueue", job_queue_name="genome-cache", priority=1)
+        # Nextflow's awsbatch work directory: task scripts, logs and staged outputs, read and written by
+        # the hosts (Nextflow's own job definitions carry no job role, so tasks use the instance role).
+        self.work_bucket = s3.Bucket(
+            self, "WorkBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(30))],
+        )
+        self.work_bucket.grant_read_write(instance_role)
         self.job_queue.add_compute_environment(self.compute_environment, 1)
 
         container_image = ecs.ContainerImage.from_registry(image.value_as_string)
@@ -144,6 +156,7 @@ class GenomeCacheStack(Stack):
         CfnOutput(self, "FileSystemId", value=self.file_system.file_system_id)
         CfnOutput(self, "AccessPointId", value=self.access_point.access_point_id)
         CfnOutput(self, "JobQueueName", value=self.job_queue.job_queue_name)
+        CfnOutput(self, "WorkBucketName", value=self.work_bucket.bucket_name)
         CfnOutput(self, "RetrievalJobDefinitionName", value=self.retrieval_job.job_definition_name)
         CfnOutput(self, "PopulateJobDefinitionName", value=self.populate_job.job_definition_name)
 

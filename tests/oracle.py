@@ -45,7 +45,10 @@ def expected_protein(fasta: str, request: dict) -> str:
         cds = longest_orf(transcript.upper(), CodonTable.unambiguous_dna_by_id[table_id])
     cds = cds[: len(cds) // 3 * 3]
     protein = str(translate(cds, table=table_id, to_stop=True))
-    if request.get("codon_table") and cds[:3].upper() in CodonTable.unambiguous_dna_by_id[table_id].start_codons:
+    if (
+        request.get("codon_table")
+        and cds[:3].upper() in CodonTable.unambiguous_dna_by_id[table_id].start_codons
+    ):
         protein = "M" + protein[1:]
     return protein
 

@@ -18,13 +18,18 @@ def build_report(receipts: list[dict], session: str, requests_per_genome: dict[s
         reused = receipt.get("session") != session
         source = "cache" if reused and receipt["source"] == "network" else receipt["source"]
         n = requests_per_genome.get(receipt["url"], 0)
-        genomes.append({
-            "url": receipt["url"], "entry": receipt["entry"], "requests": n,
-            "result": "miss" if source == "network" else "hit", "source": source,
-            "bytes_downloaded": 0 if reused else receipt.get("bytes_downloaded", 0),
-            "seconds": 0.0 if reused else round(receipt.get("seconds", 0.0), 3),
-            "per_task_bytes": n * receipt.get("size", 0),
-        })
+        genomes.append(
+            {
+                "url": receipt["url"],
+                "entry": receipt["entry"],
+                "requests": n,
+                "result": "miss" if source == "network" else "hit",
+                "source": source,
+                "bytes_downloaded": 0 if reused else receipt.get("bytes_downloaded", 0),
+                "seconds": 0.0 if reused else round(receipt.get("seconds", 0.0), 3),
+                "per_task_bytes": n * receipt.get("size", 0),
+            }
+        )
     return {
         "session": session,
         "genomes": genomes,
@@ -45,11 +50,16 @@ def human(nbytes: float) -> str:
 def summary(report: dict) -> str:
     lines = ["Genome cache report", ""]
     for g in report["genomes"]:
-        lines.append(f"{g['result']:4}  {g['source']:7}  {human(g['bytes_downloaded']):>10}  "
-                     f"{g['seconds']:7.1f}s  {g['requests']:4} requests  {g['url']}")
+        lines.append(
+            f"{g['result']:4}  {g['source']:7}  {human(g['bytes_downloaded']):>10}  "
+            f"{g['seconds']:7.1f}s  {g['requests']:4} requests  {g['url']}"
+        )
     t = report["totals"]
-    lines += ["", f"downloaded {human(t['bytes_downloaded'])} for {t['requests']} requests; "
-                  f"a download per task would have moved {human(t['per_task_bytes'])}"]
+    lines += [
+        "",
+        f"downloaded {human(t['bytes_downloaded'])} for {t['requests']} requests; "
+        f"a download per task would have moved {human(t['per_task_bytes'])}",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -145,11 +145,15 @@ def parse_codon_table(value: Any, request_id: str = "?") -> int | None:
     return table
 
 
-def parse_request(data: Any, index: int = 0, base_dir: str | None = None) -> Request:
+def parse_request(
+    data: Any, index: int = 0, base_dir: str | None = None, allow_variants: bool = False
+) -> Request:
     """Validate one request object of a payload.
 
     ``index`` names a request without an id; a relative plain path in
     ``fasta_file_url`` is taken relative to ``base_dir`` (the payload's folder).
+    ``allow_variants`` keeps ``variant_ids`` for a retrieval command that embeds
+    them (PAVI's own); this package's retrieval refuses them.
     """
     if not isinstance(data, dict):
         raise RequestError(f"#{index + 1}", "(request)", "must be a JSON object")
@@ -158,8 +162,9 @@ def parse_request(data: Any, index: int = 0, base_dir: str | None = None) -> Req
     entry_id = _text(data, "unique_entry_id", request_id)
     assert entry_id is not None
     if not _SAFE_ID.fullmatch(entry_id):
-        raise RequestError(request_id, "unique_entry_id",
-                           "must be letters, digits and _ . : + | - (it names output files)")
+        raise RequestError(
+            request_id, "unique_entry_id", "must be letters, digits and _ . : + | - (it names output files)"
+        )
     url = _text(data, "fasta_file_url", request_id)
     if url and base_dir and "://" not in url and not os.path.isabs(url):
         url = os.path.join(base_dir, url)
@@ -173,10 +178,15 @@ def parse_request(data: Any, index: int = 0, base_dir: str | None = None) -> Req
             variants = json.loads(variants) if variants.strip() else []
         except json.JSONDecodeError as exc:
             raise RequestError(request_id, "variant_ids", f"not valid JSON ({exc.msg})") from None
-    if variants:
-        raise RequestError(request_id, "variant_ids",
-                           "embedding variants needs the Alliance variant API, which this pipeline does "
-                           "not call; use PAVI's retrieval command (see README) or drop variant_ids")
+    if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+        raise RequestError(request_id, "variant_ids", "must be a list of variant id strings")
+    if variants and not allow_variants:
+        raise RequestError(
+            request_id,
+            "variant_ids",
+            "embedding variants needs the Alliance variant API, which this pipeline does "
+            "not call; use PAVI's retrieval command (see README) or drop variant_ids",
+        )
     cds = parse_regions(data.get("cds_seq_regions"), request_id, "cds_seq_regions", required=False)
     if any(region.frame is None for region in cds):
         raise RequestError(request_id, "cds_seq_regions.frame", "every CDS region needs a frame (0-2)")
@@ -190,20 +200,25 @@ def parse_request(data: Any, index: int = 0, base_dir: str | None = None) -> Req
         cds=cds,
         codon_table=parse_codon_table(data.get("codon_table"), request_id),
         alt_seq_name_suffix=_text(data, "alt_seq_name_suffix", request_id, required=False) or "_alt",
+        variant_ids=tuple(variants),
     )
 
 
-def parse_payload(text: str, source: str = "input", base_dir: str | None = None) -> list[Request]:
+def parse_payload(
+    text: str, source: str = "input", base_dir: str | None = None, allow_variants: bool = False
+) -> list[Request]:
     """Parse a whole JSON payload; unique_entry_ids must be unique (they name outputs)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GenomeCacheError(f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        raise GenomeCacheError(
+            f"{source}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not data:
         raise GenomeCacheError(f"{source}: must be a non-empty JSON list of request objects")
-    requests = [parse_request(item, i, base_dir) for i, item in enumerate(data)]
+    requests = [parse_request(item, i, base_dir, allow_variants) for i, item in enumerate(data)]
     seen: set[str] = set()
     for request in requests:
         if request.unique_entry_id in seen:
@@ -222,7 +237,7 @@ def request_to_json(request: Request) -> dict[str, Any]:
         "fasta_file_url": request.fasta_file_url,
         "exon_seq_regions": [r.to_json() for r in request.exons],
         "cds_seq_regions": [r.to_json() for r in request.cds],
-        "variant_ids": [],
+        "variant_ids": list(request.variant_ids),
         "alt_seq_name_suffix": request.alt_seq_name_suffix,
     }
     if request.codon_table is not None:

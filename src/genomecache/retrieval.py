@@ -61,15 +61,18 @@ class Genome:
     def length(self, seq_id: str, request_id: str = "?") -> int:
         record = self.faidx.index.get(seq_id)
         if record is None:
-            raise RequestError(request_id, "seq_id", f"'{seq_id}' is not in genome {os.path.basename(self.path)}")
+            raise RequestError(
+                request_id, "seq_id", f"'{seq_id}' is not in genome {os.path.basename(self.path)}"
+            )
         return record.rlen
 
     def region(self, seq_id: str, region: Region, request_id: str = "?", field: str = "regions") -> str:
         """Bases of a 1-based closed region on the plus strand."""
         size = self.length(seq_id, request_id)
         if region.end > size:
-            raise RequestError(request_id, field,
-                               f"region {region.start}..{region.end} ends beyond {seq_id} (length {size})")
+            raise RequestError(
+                request_id, field, f"region {region.start}..{region.end} ends beyond {seq_id} (length {size})"
+            )
         return str(self.faidx.fetch(seq_id, region.start, region.end))
 
 
@@ -89,13 +92,17 @@ def coding_sequence(genome: Genome, request: Request, table_id: int = 1) -> str:
     transcript = stranded(genome, request, request.exons, "exon_seq_regions")
     orf = longest_orf(transcript, table_id)
     if orf is None:
-        raise RequestError(request.unique_entry_id, "exon_seq_regions",
-                           "no complete open reading frame in the transcript and no cds_seq_regions")
+        raise RequestError(
+            request.unique_entry_id,
+            "exon_seq_regions",
+            "no complete open reading frame in the transcript and no cds_seq_regions",
+        )
     return orf
 
 
-def retrieve(genome: Genome, request: Request, output_type: str, unmasked: bool = False,
-             codon_table: int | None = None) -> str:
+def retrieve(
+    genome: Genome, request: Request, output_type: str, unmasked: bool = False, codon_table: int | None = None
+) -> str:
     """The requested sequence: ``transcript`` (spliced exons) or ``protein``.
 
     ``codon_table`` is the run's default when the request names none.
@@ -109,11 +116,20 @@ def retrieve(genome: Genome, request: Request, output_type: str, unmasked: bool 
     return translate(coding_sequence(genome, request, table or 1), table)
 
 
-def write_outputs(request: Request, output_type: str, sequence: str, outdir: str | os.PathLike[str] = ".",
-                  sequence_output_file: str | None = None) -> tuple[Path, Path]:
+def write_outputs(
+    request: Request,
+    output_type: str,
+    sequence: str,
+    outdir: str | os.PathLike[str] = ".",
+    sequence_output_file: str | None = None,
+) -> tuple[Path, Path]:
     """Write ``<id>-<type>.fa`` and ``<id>-seqinfo.json`` as PAVI's downstream steps expect."""
     outdir = Path(outdir)
-    fasta = Path(sequence_output_file) if sequence_output_file else outdir / f"{request.unique_entry_id}-{output_type}.fa"
+    fasta = (
+        Path(sequence_output_file)
+        if sequence_output_file
+        else outdir / f"{request.unique_entry_id}-{output_type}.fa"
+    )
     info = outdir / f"{request.unique_entry_id}-seqinfo.json"
     fasta.write_text(f">{request.base_seq_name}\n{sequence}\n")
     info.write_text(json.dumps({request.base_seq_name: {}}) + "\n")

@@ -142,7 +142,19 @@ def test_compute_environment_in_private_subnets(template: dict[str, Any]) -> Non
 
 def test_outputs(template: dict[str, Any]) -> None:
     assert {"FileSystemId", "AccessPointId", "JobQueueName", "RetrievalJobDefinitionName",
-            "PopulateJobDefinitionName"} <= set(template["Outputs"])
+            "PopulateJobDefinitionName", "WorkBucketName"} <= set(template["Outputs"])
+
+
+def test_queue_named_as_the_aws_profile_expects(template: dict[str, Any]) -> None:
+    _, queue = only(template, "AWS::Batch::JobQueue")
+    assert queue["Properties"]["JobQueueName"] == "genome-cache"
+
+
+def test_work_bucket_private_encrypted(template: dict[str, Any]) -> None:
+    _, bucket = only(template, "AWS::S3::Bucket")
+    block = bucket["Properties"]["PublicAccessBlockConfiguration"]
+    assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    assert bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
 
 
 def test_existing_vpc_is_used_not_created() -> None:

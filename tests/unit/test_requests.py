@@ -8,8 +8,12 @@ from genomecache.errors import GenomeCacheError, RequestError
 from genomecache.requests import Region, parse_payload, parse_region, parse_request, parse_strand
 
 GOOD = {
-    "unique_entry_id": "T1", "base_seq_name": "gene-1", "seq_id": "CHROMOSOME_I", "seq_strand": "+",
-    "fasta_file_url": "https://example.org/g/ce.fa.gz", "exon_seq_regions": [{"start": 10, "end": 20}],
+    "unique_entry_id": "T1",
+    "base_seq_name": "gene-1",
+    "seq_id": "CHROMOSOME_I",
+    "seq_strand": "+",
+    "fasta_file_url": "https://example.org/g/ce.fa.gz",
+    "exon_seq_regions": [{"start": 10, "end": 20}],
 }
 
 
@@ -23,8 +27,10 @@ def with_(**changes):
     return data
 
 
-@pytest.mark.parametrize("value, expected", [("+", "+"), ("+1", "+"), ("pos", "+"), (1, "+"),
-                                             ("-", "-"), ("-1", "-"), ("neg", "-"), (-1, "-")])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("+", "+"), ("+1", "+"), ("pos", "+"), (1, "+"), ("-", "-"), ("-1", "-"), ("neg", "-"), (-1, "-")],
+)
 def test_strand_spellings(value, expected):
     assert parse_strand(value) == expected
 
@@ -42,14 +48,17 @@ def test_regions_objects_strings_and_either_order():
     assert parse_region("200..100") == Region(100, 200)
 
 
-@pytest.mark.parametrize("region, field", [
-    ({"start": "10", "end": 20}, "exon_seq_regions.start"),
-    ({"start": 1.5, "end": 20}, "exon_seq_regions.start"),
-    ({"start": 10}, "exon_seq_regions.end"),
-    ({"start": 0, "end": 20}, "exon_seq_regions.start"),
-    ("10-20", "exon_seq_regions"),
-    ({"start": 1, "end": 2, "frame": 3}, "exon_seq_regions.frame"),
-])
+@pytest.mark.parametrize(
+    "region, field",
+    [
+        ({"start": "10", "end": 20}, "exon_seq_regions.start"),
+        ({"start": 1.5, "end": 20}, "exon_seq_regions.start"),
+        ({"start": 10}, "exon_seq_regions.end"),
+        ({"start": 0, "end": 20}, "exon_seq_regions.start"),
+        ("10-20", "exon_seq_regions"),
+        ({"start": 1, "end": 2, "frame": 3}, "exon_seq_regions.frame"),
+    ],
+)
 def test_bad_region_names_field(region, field):
     with pytest.raises(RequestError) as info:
         parse_request(with_(exon_seq_regions=[region]))
@@ -58,8 +67,9 @@ def test_bad_region_names_field(region, field):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("field", ["unique_entry_id", "base_seq_name", "seq_id", "fasta_file_url",
-                                   "exon_seq_regions"])
+@pytest.mark.parametrize(
+    "field", ["unique_entry_id", "base_seq_name", "seq_id", "fasta_file_url", "exon_seq_regions"]
+)
 def test_missing_field(field):
     with pytest.raises(RequestError, match=f"field {field}"):
         parse_request(with_(**{field: None}))
@@ -105,3 +115,10 @@ def test_request_without_id_is_named_by_position():
 def test_relative_path_taken_from_payload_folder(tmp_path):
     request = parse_request(with_(fasta_file_url="genome/ce.fa.gz"), base_dir=str(tmp_path))
     assert request.location.local_path == str(tmp_path / "genome/ce.fa.gz")
+
+
+def test_variants_kept_for_a_command_that_embeds_them():
+    request = parse_request(with_(variant_ids=["NC_000067.7:g.1A>G"]), allow_variants=True)
+    assert request.variant_ids == ("NC_000067.7:g.1A>G",)
+    with pytest.raises(RequestError, match="variant_ids: must be a list of variant id strings"):
+        parse_request(with_(variant_ids=[1]), allow_variants=True)

@@ -12,9 +12,10 @@ process CHECK_REQUESTS {
     path 'genomes.json' , emit: genomes
 
     script:
-    def table = codon_table ? "--codon-table ${codon_table}" : ''
+    def q = { value -> "'" + value.toString().replace("'", "'\\''") + "'" }
+    def table = codon_table ? "--codon-table ${q(codon_table)}" : ''
     """
-    check_requests.py ${payload} --base-dir '${base_dir}' ${table}
+    check_requests.py ${payload} --base-dir ${q(base_dir)} ${table} ${task.ext.args ?: ''}
     """
 
     stub:

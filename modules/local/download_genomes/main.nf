@@ -13,10 +13,11 @@ process DOWNLOAD_GENOMES {
     tuple val(meta), path('receipt.json'), emit: genome
 
     script:
-    def mirror = genome_mirror ? "--mirror '${genome_mirror}'" : ''
+    def q = { value -> "'" + value.toString().replace("'", "'\\''") + "'" }
+    def mirror = genome_mirror ? "--mirror ${q(genome_mirror)}" : ''
     """
-    genome_cache.py --quiet --cache-dir '${cache_dir}' ${mirror} \\
-        fetch '${meta.url}' --receipt receipt.json --session '${workflow.sessionId}'
+    genome_cache.py --quiet --cache-dir ${q(cache_dir)} ${mirror} \\
+        fetch ${q(meta.url)} --receipt receipt.json --session '${workflow.sessionId}' ${task.ext.args ?: ''}
     """
 
     stub:
