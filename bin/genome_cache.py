@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from genomecache import ranged
 from genomecache.cache import GenomeCache, default_cache_dir, to_json
 from genomecache.errors import GenomeCacheError
 from genomecache.report import build_report, human, write_report
@@ -24,12 +25,18 @@ def parse_size(text: str) -> int:
     match = SIZE.fullmatch(text)
     if not match:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 20G)")
-    return int(float(match.group(1)) * 1024 ** "kmgt".find(match.group(2).lower()) if match.group(2)
-               else float(match.group(1)))
+    return int(
+        float(match.group(1)) * 1024 ** "kmgt".find(match.group(2).lower())
+        if match.group(2)
+        else float(match.group(1))
+    )
 
 
 def cmd_fetch(cache: GenomeCache, args: argparse.Namespace) -> int:
-    resolved = cache.ensure(args.url, args.sha256)
+    if args.access == "range":  # source 'range' when prepared for block reads, else as ensure() says
+        resolved = ranged.prepare(cache, args.url, args.sha256)
+    else:
+        resolved = cache.ensure(args.url, args.sha256)
     receipt = {**to_json(resolved), "session": args.session}
     if args.receipt:
         args.receipt.write_text(json.dumps(receipt, indent=1) + "\n")
@@ -111,11 +118,19 @@ def cmd_report(cache: GenomeCache, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     # Common options are accepted before or after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--cache-dir", default=argparse.SUPPRESS,
-                        help="cache root (default: $GENOMECACHE_DIR or ~/.cache/genomecache)")
-    common.add_argument("--mirror", default=argparse.SUPPRESS,
-                        help="read-only directory of genomes by basename, consulted first")
-    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output")
+    common.add_argument(
+        "--cache-dir",
+        default=argparse.SUPPRESS,
+        help="cache root (default: $GENOMECACHE_DIR or ~/.cache/genomecache)",
+    )
+    common.add_argument(
+        "--mirror",
+        default=argparse.SUPPRESS,
+        help="read-only directory of genomes by basename, consulted first",
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output"
+    )
     parser = argparse.ArgumentParser(description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
     add = functools.partial(sub.add_parser, parents=[common])
@@ -124,8 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sha256", help="expected checksum of the source file, 'sha256:<hex>'")
     p.add_argument("--receipt", type=Path, help="write where the genome came from as JSON")
     p.add_argument("--session", default="", help="run id recorded in the receipt")
+    p.add_argument(
+        "--access",
+        choices=("full", "range"),
+        default="full",
+        help="range: fetch only the indexes now and blocks when read, if the source allows it",
+    )
     p = add("populate", help="fetch every genome of a manifest")
-    p.add_argument("--manifest", type=Path, default=Path(__file__).resolve().parent.parent / "conf/genomes.json")
+    p.add_argument(
+        "--manifest", type=Path, default=Path(__file__).resolve().parent.parent / "conf/genomes.json"
+    )
     p = add("list", help="cached genomes: size, last use, verified, source")
     p.add_argument("--json", action="store_true")
     p = add("verify", help="recompute checksums, check EOF and indexes; remove bad entries")
@@ -145,8 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     cache_dir = getattr(args, "cache_dir", None) or default_cache_dir()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     cache = GenomeCache(cache_dir, getattr(args, "mirror", None), progress=not getattr(args, "quiet", False))
-    commands = {"fetch": cmd_fetch, "populate": cmd_populate, "list": cmd_list, "verify": cmd_verify,
-                "prune": cmd_prune, "status": cmd_status, "report": cmd_report}
+    commands = {
+        "fetch": cmd_fetch,
+        "populate": cmd_populate,
+        "list": cmd_list,
+        "verify": cmd_verify,
+        "prune": cmd_prune,
+        "status": cmd_status,
+        "report": cmd_report,
+    }
     try:
         return commands[args.command](cache, args)
     except GenomeCacheError as exc:

@@ -3,7 +3,9 @@
 
 Takes PAVI's option names, so PAVI's protein-msa.nf can call it unchanged. A
 ``file://`` FASTA with its indexes (as handed over from the genome cache) is read in
-place; any other URL is fetched once into the shared cache first.
+place; any other URL is fetched once into the shared cache first. With ``--access range``
+(and the genome's original URL) only the BGZF blocks the request needs are fetched into
+the cache, falling back to the whole file when the source does not allow it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import logging
 import sys
 
+from genomecache import ranged
 from genomecache.cache import GenomeCache, default_cache_dir, resolve_for_reading
 from genomecache.errors import GenomeCacheError
 from genomecache.requests import parse_request
@@ -33,25 +36,56 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sequence_output_file")
     p.add_argument("--unmasked", action="store_true", help="uppercase soft-masked bases")
     p.add_argument("--codon_table", help="NCBI translation table id (default: Standard)")
-    p.add_argument("--cache_dir", default=default_cache_dir(), help="shared genome cache (default: %(default)s)")
+    p.add_argument(
+        "--cache_dir", default=default_cache_dir(), help="shared genome cache (default: %(default)s)"
+    )
     p.add_argument("--genome_mirror", help="read-only directory of genomes by basename, consulted first")
     p.add_argument("--reuse_local_cache", action="store_true", help="accepted for PAVI compatibility")
+    p.add_argument(
+        "--access",
+        choices=("full", "range"),
+        default="full",
+        help="full: download the whole genome once; range: fetch only the blocks read (default: %(default)s)",
+    )
     p.add_argument("--debug", action="store_true")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s %(message)s"
+    )
 
-    raw = {key: getattr(args, key) for key in ("unique_entry_id", "base_seq_name", "seq_id", "fasta_file_url",
-                                                "alt_seq_name_suffix", "codon_table")}
-    raw.update(seq_strand=args.seq_strand, exon_seq_regions=args.exon_seq_regions,
-               cds_seq_regions=args.cds_seq_regions, variant_ids=args.variant_ids)
+    raw = {
+        key: getattr(args, key)
+        for key in (
+            "unique_entry_id",
+            "base_seq_name",
+            "seq_id",
+            "fasta_file_url",
+            "alt_seq_name_suffix",
+            "codon_table",
+        )
+    }
+    raw.update(
+        seq_strand=args.seq_strand,
+        exon_seq_regions=args.exon_seq_regions,
+        cds_seq_regions=args.cds_seq_regions,
+        variant_ids=args.variant_ids,
+    )
     try:
         request = parse_request(raw)
         cache = GenomeCache(args.cache_dir, args.genome_mirror)
-        fasta = resolve_for_reading(request.fasta_file_url, cache)
-        with cache.reading(fasta) as path, Genome.open(path) as genome:
-            sequence = retrieve(genome, request, args.output_type, unmasked=args.unmasked)
+        if args.access == "range":
+            with ranged.open_genome(cache, request.fasta_file_url) as genome:
+                genome.prefetch(request.seq_id, request.exons + request.cds)
+                sequence = retrieve(genome, request, args.output_type, unmasked=args.unmasked)
+                logging.info("%s: genome read via %s", request.unique_entry_id, genome.stats)
+        else:
+            fasta = resolve_for_reading(request.fasta_file_url, cache)
+            with cache.reading(fasta) as path, Genome.open(path) as genome:
+                sequence = retrieve(genome, request, args.output_type, unmasked=args.unmasked)
         if not sequence:
-            raise GenomeCacheError(f"request {request.unique_entry_id}: the {args.output_type} sequence is empty")
+            raise GenomeCacheError(
+                f"request {request.unique_entry_id}: the {args.output_type} sequence is empty"
+            )
         write_outputs(request, args.output_type, sequence, sequence_output_file=args.sequence_output_file)
     except GenomeCacheError as exc:
         print(f"ERROR {exc}", file=sys.stderr)

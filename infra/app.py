@@ -7,10 +7,12 @@ from genome_cache_stack import GenomeCacheStack
 
 app = cdk.App()
 GenomeCacheStack(
-    app, "PaviGenomeCache",
+    app,
+    "PaviGenomeCache",
     # Account/region of the deploying credentials; the stack itself does no context lookups.
     env=cdk.Environment(
-        account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"),
+        account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+        region=os.environ.get("CDK_DEFAULT_REGION"),
     ),
 )
 app.synth()

@@ -20,8 +20,12 @@ DEFAULT_IMAGE = "agr_pavi/genome-cache:latest"
 MOUNT_PATH = "/genomes"
 # --cache-dir is an option of genome_cache.py itself, so it goes before the subcommand.
 POPULATE_COMMAND = [
-    "genome_cache.py", "--cache-dir", f"{MOUNT_PATH}/cache",
-    "populate", "--manifest", "/opt/genomecache/conf/genomes.json",
+    "genome_cache.py",
+    "--cache-dir",
+    f"{MOUNT_PATH}/cache",
+    "populate",
+    "--manifest",
+    "/opt/genomecache/conf/genomes.json",
 ]
 SOURCE_BUCKET_ARN = "arn:aws:s3:::agrjbrowse"
 SOURCE_PREFIX = "fasta/"
@@ -43,7 +47,10 @@ class GenomeCacheStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
 
         image = CfnParameter(
-            self, "ContainerImage", type="String", default=DEFAULT_IMAGE,
+            self,
+            "ContainerImage",
+            type="String",
+            default=DEFAULT_IMAGE,
             description="Image with genome_cache.py, samtools and clustalo (see Dockerfile)",
         )
 
@@ -51,7 +58,10 @@ class GenomeCacheStack(Stack):
             # One NAT gateway: Batch hosts only need egress for image pulls and non-S3 genome sources.
             # The S3 gateway endpoint is free and keeps S3 downloads off the NAT's per-GB charge.
             vpc = ec2.Vpc(
-                self, "Vpc", max_azs=2, nat_gateways=1,
+                self,
+                "Vpc",
+                max_azs=2,
+                nat_gateways=1,
                 gateway_endpoints={
                     "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
                 },
@@ -60,7 +70,10 @@ class GenomeCacheStack(Stack):
 
         batch_sg = ec2.SecurityGroup(self, "BatchSg", vpc=vpc, description="PAVI Batch compute hosts")
         efs_sg = ec2.SecurityGroup(
-            self, "EfsSg", vpc=vpc, allow_all_outbound=False,
+            self,
+            "EfsSg",
+            vpc=vpc,
+            allow_all_outbound=False,
             description="Genome cache EFS: NFS from Batch hosts only",
         )
         efs_sg.add_ingress_rule(batch_sg, ec2.Port.tcp(2049), "NFS from Batch compute")
@@ -68,13 +81,23 @@ class GenomeCacheStack(Stack):
         # Once a file system policy exists, EFS stops granting everyone full access: clients without IAM
         # authorization are anonymous and get nothing, IAM-authorized ones need an identity-policy Allow
         # (ClientMount; ClientWrite to write). This one only adds "no TLS, no access".
-        tls_only = iam.PolicyDocument(statements=[iam.PolicyStatement(
-            sid="DenyNonTlsAccess", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
-            actions=["*"], conditions={"Bool": {"aws:SecureTransport": "false"}},
-        )])
+        tls_only = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="DenyNonTlsAccess",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["*"],
+                    conditions={"Bool": {"aws:SecureTransport": "false"}},
+                )
+            ]
+        )
         self.file_system = efs.FileSystem(
-            self, "GenomeFs",
-            vpc=vpc, vpc_subnets=private, security_group=efs_sg,
+            self,
+            "GenomeFs",
+            vpc=vpc,
+            vpc_subnets=private,
+            security_group=efs_sg,
             performance_mode=efs.PerformanceMode.GENERAL_PURPOSE,
             # Elastic, not bursting: bursting baseline scales with stored size (50 KiB/s per GiB), so a
             # ~20 GiB cache earns only ~1 MiB/s once burst credits are spent and a genome populate or a
@@ -90,7 +113,8 @@ class GenomeCacheStack(Stack):
             allow_anonymous_access=True,
         )
         self.access_point = self.file_system.add_access_point(
-            "GenomesAp", path=MOUNT_PATH,
+            "GenomesAp",
+            path=MOUNT_PATH,
             posix_user=efs.PosixUser(uid="1000", gid="1000"),  # the image's non-root user
             create_acl=efs.Acl(owner_uid="1000", owner_gid="1000", permissions="0755"),
         )
@@ -103,30 +127,40 @@ class GenomeCacheStack(Stack):
         # declare EFS volumes; on Fargate it needs Wave + Fusion instead. So the hosts mount the access
         # point at /genomes themselves (launch template below) and pipeline tasks see the cache there.
         instance_role = iam.Role(
-            self, "InstanceRole", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
-                "service-role/AmazonEC2ContainerServiceforEC2Role")],
+            self,
+            "InstanceRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AmazonEC2ContainerServiceforEC2Role"
+                )
+            ],
         )
         # Pipeline tasks fill the cache on a miss, so the host mount is writable.
         self._grant_efs(instance_role, write=True)
         self._grant_source_read(instance_role)
 
         self.compute_environment = batch.ManagedEc2EcsComputeEnvironment(
-            self, "ComputeEnv",
-            vpc=vpc, vpc_subnets=private, security_groups=[batch_sg],
+            self,
+            "ComputeEnv",
+            vpc=vpc,
+            vpc_subnets=private,
+            security_groups=[batch_sg],
             instance_role=instance_role,
             launch_template=self._host_mount_template(),
             images=[batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)],
             # Current-generation x86 (m6i/c6i/r6i/c7i) instead of "optimal" (C4/M4/R4).
             default_instance_classes=[batch.DefaultInstanceClass.X86_64],
-            minv_cpus=0, maxv_cpus=max_vcpus,
+            minv_cpus=0,
+            maxv_cpus=max_vcpus,
         )
         # Named so -profile aws finds it by default (params.awsQueue = 'genome-cache').
         self.job_queue = batch.JobQueue(self, "JobQueue", job_queue_name="genome-cache", priority=1)
         # Nextflow's awsbatch work directory: task scripts, logs and staged outputs, read and written by
         # the hosts (Nextflow's own job definitions carry no job role, so tasks use the instance role).
         self.work_bucket = s3.Bucket(
-            self, "WorkBucket",
+            self,
+            "WorkBucket",
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -137,18 +171,33 @@ class GenomeCacheStack(Stack):
 
         container_image = ecs.ContainerImage.from_registry(image.value_as_string)
         self.retrieval_job = batch.EcsJobDefinition(
-            self, "RetrievalJob", job_definition_name="genome-retrieval",
+            self,
+            "RetrievalJob",
+            job_definition_name="genome-retrieval",
             container=batch.EcsEc2ContainerDefinition(
-                self, "RetrievalContainer", image=container_image, cpu=1, memory=Size.mebibytes(2048),
-                job_role=retrieval_role, volumes=[self._volume(readonly=True)],
+                self,
+                "RetrievalContainer",
+                image=container_image,
+                cpu=1,
+                memory=Size.mebibytes(2048),
+                job_role=retrieval_role,
+                volumes=[self._volume(readonly=True)],
             ),
         )
         self.populate_job = batch.EcsJobDefinition(
-            self, "PopulateJob", job_definition_name="genome-populate",
-            retry_attempts=2, timeout=Duration.hours(4),
+            self,
+            "PopulateJob",
+            job_definition_name="genome-populate",
+            retry_attempts=2,
+            timeout=Duration.hours(4),
             container=batch.EcsEc2ContainerDefinition(
-                self, "PopulateContainer", image=container_image, cpu=2, memory=Size.mebibytes(4096),
-                job_role=populate_role, volumes=[self._volume(readonly=False)],
+                self,
+                "PopulateContainer",
+                image=container_image,
+                cpu=2,
+                memory=Size.mebibytes(4096),
+                job_role=populate_role,
+                volumes=[self._volume(readonly=False)],
                 command=POPULATE_COMMAND,
             ),
         )
@@ -163,9 +212,13 @@ class GenomeCacheStack(Stack):
     def _volume(self, *, readonly: bool) -> batch.EfsVolume:
         """The access point as a Batch EFS volume at /genomes, TLS + IAM-authorized with the job role."""
         return batch.EcsVolume.efs(
-            name="genomes", container_path=MOUNT_PATH, readonly=readonly,
-            file_system=self.file_system, access_point_id=self.access_point.access_point_id,
-            enable_transit_encryption=True, use_job_role=True,
+            name="genomes",
+            container_path=MOUNT_PATH,
+            readonly=readonly,
+            file_system=self.file_system,
+            access_point_id=self.access_point.access_point_id,
+            enable_transit_encryption=True,
+            use_job_role=True,
         )
 
     def _job_role(self, construct_id: str, *, write: bool) -> iam.Role:
@@ -177,29 +230,40 @@ class GenomeCacheStack(Stack):
     def _grant_efs(self, role: iam.IRole, *, write: bool) -> None:
         """ClientMount (+ ClientWrite) on the file system, only through the /genomes access point."""
         actions = ["elasticfilesystem:ClientMount"] + (["elasticfilesystem:ClientWrite"] if write else [])
-        role.add_to_principal_policy(iam.PolicyStatement(
-            actions=actions, resources=[self.file_system.file_system_arn],
-            conditions={
-                "StringEquals": {"elasticfilesystem:AccessPointArn": self.access_point.access_point_arn},
-            },
-        ))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=actions,
+                resources=[self.file_system.file_system_arn],
+                conditions={
+                    "StringEquals": {"elasticfilesystem:AccessPointArn": self.access_point.access_point_arn},
+                },
+            )
+        )
 
     @staticmethod
     def _grant_source_read(role: iam.IRole) -> None:
         """Read the Alliance FASTA sources in s3://agrjbrowse/fasta/."""
-        role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["s3:GetObject"], resources=[f"{SOURCE_BUCKET_ARN}/{SOURCE_PREFIX}*"],
-        ))
-        role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["s3:ListBucket"], resources=[SOURCE_BUCKET_ARN],
-            conditions={"StringLike": {"s3:prefix": [f"{SOURCE_PREFIX}*"]}},
-        ))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[f"{SOURCE_BUCKET_ARN}/{SOURCE_PREFIX}*"],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[SOURCE_BUCKET_ARN],
+                conditions={"StringLike": {"s3:prefix": [f"{SOURCE_PREFIX}*"]}},
+            )
+        )
 
     def _host_mount_template(self) -> ec2.LaunchTemplate:
         """Launch template whose user data mounts the access point at /genomes (TLS, IAM) on each host."""
         script = ec2.UserData.for_linux()
-        fstab = (f"{self.file_system.file_system_id}:/ {MOUNT_PATH} efs "
-                 f"_netdev,noresvport,tls,iam,accesspoint={self.access_point.access_point_id} 0 0")
+        fstab = (
+            f"{self.file_system.file_system_id}:/ {MOUNT_PATH} efs "
+            f"_netdev,noresvport,tls,iam,accesspoint={self.access_point.access_point_id} 0 0"
+        )
         script.add_commands(
             "dnf install -y amazon-efs-utils",
             f"mkdir -p {MOUNT_PATH}",

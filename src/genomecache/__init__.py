@@ -7,7 +7,9 @@ Modules, in the order data flows through them:
 - ``sources``: fetch bytes over http(s)://, s3:// and file:// with resume and retry.
 - ``fastaformat``: detect, convert to BGZF, build and check ``.fai``/``.gzi``.
 - ``cache``: lock, verify and atomically publish genomes; list, verify, prune.
-- ``retrieval``: read regions through the index, assemble transcripts, translate.
+- ``ranged``: range mode, fetching only the BGZF blocks that reads need.
+- ``retrieval`` and ``translation``: read regions through the index, assemble, translate.
+- ``report`` and ``seqinfo``: the per-run cache report; seqinfo merged with the alignment.
 """
 
 __version__ = "0.1.0"

@@ -13,6 +13,8 @@ lease releases it when a holder dies, so a SIGKILLed downloader leaves no stale
 lock), stage the whole entry in a hidden directory, fsync, and rename that
 directory to its final name: readers see a complete entry with matching indexes
 or nothing. Readers hold a shared lock so prune never removes a genome in use.
+On Linux the locks are open-file-description locks, so they also exclude each
+other between threads of one process (a reader and ``prune`` in one program).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import struct
 import threading
 import time
 import uuid
@@ -41,7 +45,8 @@ from .retrieval import is_bgzf
 log = logging.getLogger(__name__)
 ENTRY_FILE = "entry.json"
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
-DIR_MODE, FILE_MODE = 0o755, 0o644
+DIR_MODE, FILE_MODE, STAGING_MODE = 0o755, 0o644, 0o700
+_ENTRY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
 @dataclass
@@ -60,11 +65,12 @@ class Resolved:
 def default_cache_dir() -> str:
     """``$GENOMECACHE_DIR``, else ``$XDG_CACHE_HOME/genomecache`` (``~/.cache/genomecache``)."""
     return os.environ.get("GENOMECACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genomecache")
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "genomecache"
+    )
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def sha256_file(path: Path, algorithm: str = "sha256") -> str:
@@ -73,6 +79,28 @@ def sha256_file(path: Path, algorithm: str = "sha256") -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _try_lock(fd: int, exclusive: bool) -> None:
+    """Lock ``fd`` without waiting; OSError (EAGAIN/EACCES) when another holder conflicts.
+
+    Open file description locks (Linux, also over NFS) belong to the open file, not to
+    the process: a shared lock taken by one thread excludes an exclusive one taken by
+    another, and closing some other descriptor of the lock file does not drop it.
+    Classic POSIX locks are the fallback elsewhere.
+    """
+    if hasattr(fcntl, "F_OFD_SETLK"):
+        kind = fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi4x", kind, os.SEEK_SET, 0, 0, 0))
+    else:
+        fcntl.lockf(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+
+
+def check_entry_name(entry: str) -> str:
+    """An entry name is one plain path component as :mod:`locations` makes them (no ``/``, ``..``)."""
+    if not isinstance(entry, str) or not _ENTRY_NAME.fullmatch(entry):
+        raise GenomeCacheError(f"not a cache entry name: {entry!r}")
+    return entry
 
 
 def parse_known_hash(known: str | None) -> tuple[str, str] | None:
@@ -88,8 +116,13 @@ def parse_known_hash(known: str | None) -> tuple[str, str] | None:
 class GenomeCache:
     """A cache root, optionally backed by a read-only mirror of files by basename."""
 
-    def __init__(self, root: str | os.PathLike[str], mirror: str | os.PathLike[str] | None = None,
-                 policy: sources.RetryPolicy | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        mirror: str | os.PathLike[str] | None = None,
+        policy: sources.RetryPolicy | None = None,
+        progress: bool = True,
+    ) -> None:
         self.root = Path(root).absolute()
         self.mirror = Path(mirror).absolute() if mirror else None
         self.policy = policy or sources.RetryPolicy()
@@ -109,13 +142,14 @@ class GenomeCache:
         return path
 
     def entry_dir(self, entry: str) -> Path:
-        path = self.genomes / entry
+        path = self.genomes / check_entry_name(entry)
         if path.is_symlink():
             raise IntegrityError(f"cache entry {entry} is a symlink; refusing to use it")
         return self._inside(path)
 
     def _mkdirs(self) -> None:
-        for path in (self.genomes, self.locks):
+        # mkdir(parents=True) ignores ``mode`` for the parents it creates: create the root itself
+        for path in (self.root, self.genomes, self.locks):
             path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             self._inside(path)
 
@@ -129,28 +163,34 @@ class GenomeCache:
         file read-only, which is enough for a shared lock; every published entry has
         one, as its download created it. Without it they read unlocked.
         """
-        path = self.locks / f"{entry}.lock"
+        path = self.locks / f"{check_entry_name(entry)}.lock"
         try:
             if exclusive:
                 self._mkdirs()
-            fd = os.open(path, (os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY, 0o664)
+            # never follow a symlink planted in place of a lock file (it would be created or touched)
+            fd = os.open(
+                path, ((os.O_RDWR | os.O_CREAT) if exclusive else os.O_RDONLY) | os.O_NOFOLLOW, 0o664
+            )
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise IntegrityError(f"cache entry {entry}: its lock file is a symlink; refusing") from None
             if exclusive or exc.errno not in (errno.EROFS, errno.EACCES, errno.ENOENT, errno.EPERM):
                 raise GenomeCacheError(f"cannot lock cache entry {entry}: {exc.strerror}") from None
             yield True
             return
-        # fcntl locks belong to the process, so threads of one process also need this
-        thread_lock = _THREAD_LOCKS.setdefault(f"{self.root}/{entry}", threading.Lock()) if exclusive else None
+        # POSIX locks (the fallback to OFD locks) belong to the process: threads need this too
+        thread_lock = (
+            _THREAD_LOCKS.setdefault(f"{self.root}/{entry}", threading.Lock()) if exclusive else None
+        )
         if thread_lock and not thread_lock.acquire(blocking=wait):
             os.close(fd)
             yield False
             return
         try:
-            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
             waited = 0.0
             while True:
                 try:
-                    fcntl.lockf(fd, mode | fcntl.LOCK_NB)
+                    _try_lock(fd, exclusive)
                     break
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
@@ -169,8 +209,8 @@ class GenomeCache:
                 thread_lock.release()
 
     def _touch(self, entry: str) -> None:
-        with contextlib.suppress(OSError):
-            os.utime(self.locks / f"{entry}.lock")
+        with contextlib.suppress(OSError, NotImplementedError):
+            os.utime(self.locks / f"{entry}.lock", follow_symlinks=False)
 
     # --- lookup ----------------------------------------------------------------------------
 
@@ -181,9 +221,18 @@ class GenomeCache:
             record = json.loads(path.read_text())
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, ValueError):
-            return None
-        fasta = self.entry_dir(entry) / record.get("fasta", "")
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(f"cache entry {entry}: unreadable {ENTRY_FILE} ({exc})") from None
+        # a damaged or tampered record must not crash us nor name a file outside the entry
+        name = record.get("fasta") if isinstance(record, dict) else None
+        if (
+            not isinstance(name, str)
+            or name != Path(name).name
+            or name.startswith(".")
+            or not isinstance(record.get("size"), int)
+        ):
+            raise IntegrityError(f"cache entry {entry}: malformed {ENTRY_FILE}")
+        fasta = self.entry_dir(entry) / name
         for file in (fasta, Path(f"{fasta}.fai"), Path(f"{fasta}.gzi")):
             if file.is_symlink() or not file.is_file():
                 raise IntegrityError(f"cache entry {entry}: {file.name} is missing or not a regular file")
@@ -196,6 +245,12 @@ class GenomeCache:
             return None
         fasta = self.mirror / location.basename
         if not fasta.is_file():
+            return None
+        with open(fasta, "rb") as handle:
+            gzipped = handle.read(2) == b"\x1f\x8b"
+        if gzipped and not (is_bgzf(fasta) and fasta.name.endswith((".gz", ".bgz"))):
+            # pyfaidx reads only BGZF named *.gz/*.bgz; plain gzip cannot be read by region at all
+            log.warning("mirror has %s, which is not BGZF named *.gz; not using it", fasta.name)
             return None
         needed = [Path(f"{fasta}.fai")] + ([Path(f"{fasta}.gzi")] if is_bgzf(fasta) else [])
         if not all(p.is_file() for p in needed):
@@ -239,7 +294,7 @@ class GenomeCache:
 
     def _discard(self, entry: str) -> None:
         """Move a bad or pruned entry out of sight atomically, then delete it."""
-        path = self.genomes / entry
+        path = self.genomes / check_entry_name(entry)
         if not os.path.lexists(path):
             return
         trash = self.genomes / f".trash-{entry}-{uuid.uuid4().hex[:8]}"
@@ -255,13 +310,24 @@ class GenomeCache:
     def _download(self, location: Location, known_hash: str | None) -> Resolved:
         entry = location.entry_name
         staging = self.genomes / f".partial-{entry}"
-        if staging.is_symlink():
+        if staging.is_symlink() or (os.path.lexists(staging) and not staging.is_dir()):
             staging.unlink()
-        staging.mkdir(mode=DIR_MODE, exist_ok=True)
+        staging.mkdir(mode=STAGING_MODE, exist_ok=True)
         self._inside(staging)
+        os.chmod(staging, STAGING_MODE)  # a download in progress is private until it is published
+        for leftover in staging.iterdir():  # resume or reuse only our own regular files
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            elif leftover.is_symlink() or not leftover.is_file():
+                leftover.unlink()
         raw = staging / "download"
         log.info("%s: downloading", location.display)
-        got = sources.download(location, raw, self.policy, self.progress)
+        try:
+            got = sources.download(location, raw, self.policy, self.progress)
+        except BaseException:
+            if not raw.is_file() or raw.stat().st_size == 0:  # nothing to resume: leave no trace
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
         try:
             record = self._verify_and_index(location, staging, got, known_hash)
         except IntegrityError:
@@ -269,7 +335,11 @@ class GenomeCache:
             raise
         record.update(bytes_downloaded=got.bytes_transferred, seconds=round(got.seconds, 3))
         (staging / ENTRY_FILE).write_text(json.dumps(record, indent=1) + "\n")
+        keep = {record["fasta"], f"{record['fasta']}.fai", f"{record['fasta']}.gzi", ENTRY_FILE}
         for file in staging.iterdir():
+            if file.name not in keep:  # leftovers of an interrupted attempt are not published
+                file.unlink()
+                continue
             os.chmod(file, FILE_MODE)
             fastaformat.fsync_path(file)
         os.chmod(staging, DIR_MODE)
@@ -279,28 +349,46 @@ class GenomeCache:
         fastaformat.fsync_path(self.genomes)
         self._touch(entry)
         log.info("%s: cached as %s (%d bytes fetched)", location.display, entry, got.bytes_transferred)
-        return Resolved(location.display, entry, str(self.genomes / entry / record["fasta"]), "network",
-                        record["size"], got.bytes_transferred, got.seconds)
+        return Resolved(
+            location.display,
+            entry,
+            str(self.genomes / entry / record["fasta"]),
+            "network",
+            record["size"],
+            got.bytes_transferred,
+            got.seconds,
+        )
 
-    def _verify_and_index(self, location: Location, staging: Path, got: sources.Download,
-                          known_hash: str | None) -> dict:
+    def _verify_and_index(
+        self, location: Location, staging: Path, got: sources.Download, known_hash: str | None
+    ) -> dict:
         raw = got.path
         expected = parse_known_hash(known_hash)
         if expected:
             actual = sha256_file(raw, expected[0])
             if actual != expected[1]:
-                raise IntegrityError(f"{location.display}: {expected[0]} mismatch: expected {expected[1]}, "
-                                     f"got {actual}; the download was removed")
+                raise IntegrityError(
+                    f"{location.display}: {expected[0]} mismatch: expected {expected[1]}, "
+                    f"got {actual}; the download was removed"
+                )
         if got.md5 and sha256_file(raw, "md5") != got.md5:
-            raise IntegrityError(f"{location.display}: MD5 does not match the S3 ETag; the download was removed")
+            raise IntegrityError(
+                f"{location.display}: MD5 does not match the S3 ETag; the download was removed"
+            )
         fmt = fastaformat.sniff(raw)
-        name = location.basename if fmt == "bgzf" or location.basename.endswith(".gz") \
-            else f"{location.basename}.gz"
+        # always *.gz: pyfaidx reads BGZF only under that name, and it cannot clash with
+        # the staging files (download, download.json, entry.json)
+        base = location.basename
+        name = base if base.endswith((".gz", ".bgz")) else f"{base}.gz"
         fasta = staging / name
         indexes = "built"
         if fmt == "bgzf":
             if not fastaformat.has_bgzf_eof(raw):
                 raise IntegrityError(f"{location.display}: BGZF end-of-file marker missing (truncated?)")
+            try:  # every block's CRC: a damaged block would otherwise surface only when read
+                fastaformat.check_bgzf(raw)
+            except IntegrityError as exc:
+                raise IntegrityError(f"{location.display}: {exc}; the download was removed") from None
             raw.rename(fasta)
             indexes = self._fetch_indexes(location, fasta)
         else:
@@ -311,16 +399,36 @@ class GenomeCache:
         fastaformat.check_indexes(fasta)
         raw.with_name(raw.name + ".json").unlink(missing_ok=True)
         return {
-            "url": location.display, "entry": location.entry_name, "fasta": name,
-            "size": fasta.stat().st_size, "sha256": sha256_file(fasta),
-            "source_format": fmt, "source_size": got.size, "source_etag": got.etag,
-            "indexes": indexes, "fetched_at": _now(), "verified_at": _now(),
+            "url": location.display,
+            "entry": location.entry_name,
+            "fasta": name,
+            "size": fasta.stat().st_size,
+            "sha256": sha256_file(fasta),
+            "source_format": fmt,
+            "source_size": got.size,
+            "source_etag": got.etag,
+            "indexes": indexes,
+            "fetched_at": _now(),
+            "verified_at": _now(),
         }
 
     def _fetch_indexes(self, location: Location, fasta: Path) -> str:
-        """Use the source's ``.fai``/``.gzi`` when both exist and match; otherwise build them."""
-        blobs = {s: sources.fetch_small(location.sibling(s), self.policy) for s in (".fai", ".gzi")}
-        if all(blobs.values()):
+        """Use the source's ``.fai``/``.gzi`` when both exist and match; otherwise build them.
+
+        The indexes are optional: any failure to fetch them (403 for a presigned URL that
+        signs only the FASTA, 403 for a missing key without s3:ListBucket, retries used up)
+        means building them, never failing a download that succeeded.
+        """
+        blobs: dict[str, bytes | None] = {}
+        for suffix in (".fai", ".gzi"):
+            try:
+                blobs[suffix] = sources.fetch_small(location.sibling(suffix), self.policy)
+            except SourceError as exc:
+                log.warning("%s; building indexes instead", exc)
+                blobs[suffix] = None
+            if not blobs[suffix]:
+                break
+        if len(blobs) == 2 and all(blobs.values()):
             for suffix, blob in blobs.items():
                 Path(f"{fasta}{suffix}").write_bytes(blob or b"")
             try:
@@ -343,7 +451,9 @@ class GenomeCache:
             return
         with self._lock(entry, exclusive=False):
             if self.read_entry(entry) is None:
-                raise IntegrityError(f"cache entry {entry} is not published (pruned?); rerun to fetch it again")
+                raise IntegrityError(
+                    f"cache entry {entry} is not published (pruned?); rerun to fetch it again"
+                )
             self._touch(entry)
             yield fasta
 
@@ -425,9 +535,12 @@ class GenomeCache:
         entries = self.entries()
         partial = sorted(p.name for p in self.genomes.glob(".partial-*")) if self.genomes.is_dir() else []
         return {
-            "root": str(self.root), "mirror": str(self.mirror) if self.mirror else None,
-            "entries": len(entries), "bytes": sum(r.get("disk_bytes", 0) for r in entries),
-            "problems": [r["problem"] for r in entries if "problem" in r], "partial_downloads": partial,
+            "root": str(self.root),
+            "mirror": str(self.mirror) if self.mirror else None,
+            "entries": len(entries),
+            "bytes": sum(r.get("disk_bytes", 0) for r in entries),
+            "problems": [r["problem"] for r in entries if "problem" in r],
+            "partial_downloads": partial,
         }
 
 

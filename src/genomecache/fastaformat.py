@@ -7,6 +7,7 @@ Every cached genome is BGZF with both indexes, so one reader path serves all and
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import os
 import re
@@ -32,7 +33,7 @@ def sniff(path: Path) -> str:
     if magic == b"\x1f\x8b":
         fmt = "bgzf" if is_bgzf(path) else "gzip"
     try:
-        with (gzip.open(path, "rb") if fmt != "plain" else open(path, "rb")) as handle:
+        with gzip.open(path, "rb") if fmt != "plain" else open(path, "rb") as handle:
             head = handle.read(4096).lstrip()
     except (OSError, EOFError, zlib.error) as exc:
         raise NotFastaError(f"{path.name}: not a readable {fmt} file ({exc})") from None
@@ -49,6 +50,20 @@ def has_bgzf_eof(path: Path) -> bool:
     with open(path, "rb") as handle:
         handle.seek(size - len(BGZF_EOF))
         return handle.read() == BGZF_EOF
+
+
+def check_bgzf(path: Path) -> None:
+    """Decompress every block, checking each one's CRC32 and length (a damaged download).
+
+    :class:`IntegrityError` names the problem; the ``.gzi`` and a few reads through the
+    index would only notice damage in the blocks they happen to touch.
+    """
+    try:
+        with gzip.open(path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IntegrityError(f"{path.name}: corrupt compressed data ({exc})") from None
 
 
 def to_bgzf(source: Path, dest: Path, fmt: str) -> None:
@@ -83,33 +98,100 @@ def read_gzi(path: Path) -> list[tuple[int, int]]:
     return [struct.unpack_from("<QQ", data, 8 + 16 * i) for i in range(count)]
 
 
+def bgzf_blocks(path: Path) -> list[tuple[int, int, int]]:
+    """(compressed offset, uncompressed offset, uncompressed size) of every BGZF block, read
+    from the block headers and trailers (no decompression); :class:`IntegrityError` when the
+    file is not a chain of BGZF blocks."""
+    blocks = []
+    size = path.stat().st_size
+    compressed = uncompressed = 0
+    with open(path, "rb") as handle:
+        while compressed < size:
+            handle.seek(compressed)
+            header = handle.read(18)
+            # gzip member with FEXTRA whose first subfield is 'BC' (as bgzip and htslib write it)
+            if len(header) < 18 or header[:4] != b"\x1f\x8b\x08\x04" or header[12:14] != b"BC":
+                raise IntegrityError(f"{path.name}: not a BGZF block at byte {compressed}")
+            block_size = struct.unpack_from("<H", header, 16)[0] + 1
+            if compressed + block_size > size:
+                raise IntegrityError(f"{path.name}: BGZF block at byte {compressed} is truncated")
+            handle.seek(compressed + block_size - 4)
+            (length,) = struct.unpack("<I", handle.read(4))
+            blocks.append((compressed, uncompressed, length))
+            compressed += block_size
+            uncompressed += length
+    return blocks
+
+
 def check_indexes(path: Path) -> None:
-    """Check ``.fai``/``.gzi`` against the data: offsets in range, first and last base of
-    every sequence read as bases (a stale index lands on headers or newlines)."""
+    """Check ``.fai``/``.gzi`` against a BGZF FASTA; :class:`IntegrityError` when they do not fit.
+
+    The ``.gzi`` must list the file's blocks (from their headers); for every ``.fai``
+    record the line before its offset must be its header, the first line must be
+    ``linebases`` bases and a newline, and the last base must be followed by a line end
+    and the next header or the end of the file. A stale index (another line length, other
+    offsets or lengths) fails one of these, where reading a base or two would not notice.
+    """
     gzi = read_gzi(Path(f"{path}.gzi"))
-    compressed = path.stat().st_size
-    if any(c >= compressed for c, _ in gzi) or gzi != sorted(gzi):
-        raise IntegrityError(f"{path.name}: .gzi offsets do not fit the file")
+    blocks = bgzf_blocks(path)
+    every = {(c, u) for c, u, _ in blocks[1:]}
+    needed = {(c, u) for c, u, n in blocks[1:] if n}
+    if gzi != sorted(gzi) or not needed <= set(gzi) <= every:
+        raise IntegrityError(f"{path.name}: .gzi does not list the file's BGZF blocks (stale index?)")
     try:
         faidx = Faidx(str(path), build_index=False, rebuild=False, as_raw=True)
     except Exception as exc:  # pyfaidx raises several types for a malformed .fai
         raise IntegrityError(f"{path.name}: unreadable .fai ({exc})") from None
-    try:
-        if not faidx.index:
-            raise IntegrityError(f"{path.name}: .fai lists no sequences")
-        for name, record in faidx.index.items():
-            if record.rlen < 1 or record.lenc < 1 or record.lenb <= record.lenc:
-                raise IntegrityError(f"{path.name}: .fai record {name} is malformed")
-            for pos in {1, record.rlen}:
-                base = str(faidx.fetch(name, pos, pos))
-                if not _BASES.fullmatch(base):
-                    raise IntegrityError(f"{path.name}: .fai does not match the data at {name}:{pos}")
-    except IntegrityError:
-        raise
-    except Exception as exc:
-        raise IntegrityError(f"{path.name}: .fai does not match the data ({exc})") from None
-    finally:
-        faidx.close()
+    records = dict(faidx.index)
+    faidx.close()
+    if not records:
+        raise IntegrityError(f"{path.name}: .fai lists no sequences")
+    total = blocks[-1][1] + blocks[-1][2] if blocks else 0
+    starts = [(0, 0)] + gzi
+    ustarts = [u for _, u in starts]
+    with bgzf.BgzfReader(str(path), "rb") as reader:
+
+        def read(offset: int, length: int) -> bytes:
+            """``length`` decompressed bytes from ``offset`` (fewer at the end of the file)."""
+            c, u = starts[bisect.bisect_right(ustarts, offset) - 1]
+            reader.seek(bgzf.make_virtual_offset(c, offset - u))
+            return reader.read(length)
+
+        try:
+            for name, rec in records.items():
+                _check_record(path.name, name, rec, read, total)
+        except IntegrityError:
+            raise
+        except Exception as exc:  # a wild offset makes the BGZF reader itself fail
+            raise IntegrityError(f"{path.name}: .fai does not match the data at {name} ({exc})") from None
+
+
+def _check_record(label: str, name: str, rec, read, total: int) -> None:  # type: ignore[no-untyped-def]
+    def bad(what: str) -> IntegrityError:
+        return IntegrityError(f"{label}: .fai does not match the data: {name} {what}")
+
+    if rec.rlen < 1 or rec.lenc < 1 or rec.lenb <= rec.lenc or rec.offset < 2 or rec.offset > total:
+        raise bad("has a malformed record")
+    before = read(max(0, rec.offset - 65536), min(rec.offset, 65536))
+    header = before[before.rfind(b"\n", 0, len(before) - 1) + 1 :]
+    if not before.endswith(b"\n") or not re.match(rb">" + re.escape(name.encode()) + rb"(\s|$)", header):
+        raise bad("is not preceded by its header line")
+    newline = rec.lenb - rec.lenc
+    first = read(rec.offset, min(rec.rlen, rec.lenc) + newline)
+    if not _BASES.fullmatch(first[: min(rec.rlen, rec.lenc)].decode("latin-1")):
+        raise bad("does not start with a line of bases")
+    if rec.rlen > rec.lenc and first[rec.lenc :] not in (b"\n", b"\r\n"):
+        raise bad(f"lines are not {rec.lenc} bases long")
+    last = rec.rlen - 1
+    at = rec.offset + (last // rec.lenc) * rec.lenb + last % rec.lenc
+    tail = read(at, 3 + newline)
+    after = tail[1:].lstrip(b"\r\n")
+    if (
+        not _BASES.fullmatch(tail[:1].decode("latin-1"))
+        or tail[1:2] not in (b"", b"\n", b"\r")
+        or not (after == b"" or after.startswith(b">"))
+    ):
+        raise bad(f"is not {rec.rlen} bases long")
 
 
 def fsync_path(path: Path) -> None:

@@ -53,12 +53,21 @@ class Location:
 
 def redact(url: str) -> str:
     """Drop credentials, query and fragment from a URL so it can be logged."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: nothing of it is safe to show
+        return "<invalid URL>"
     if not parts.scheme:
         return url
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
@@ -80,12 +89,19 @@ def parse_location(url: str) -> Location:
     if not isinstance(url, str) or not url.strip():
         raise SourceError("empty genome URL")
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise SourceError(f"genome URL {redact(url)} is not a valid URL (host or port)") from None
     scheme = parts.scheme.lower()
     if scheme == "" or (len(scheme) == 1 and os.name == "nt"):
         path = os.path.abspath(url)
-        return Location(url=f"file://{path}", scheme="file", display=f"file://{path}",
-                        basename=safe_basename(path))
+        # '%', '?' and '#' are legal in file names but not literally in a URL path
+        quoted = path.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+        return Location(
+            url=f"file://{quoted}", scheme="file", display=f"file://{quoted}", basename=safe_basename(quoted)
+        )
     if scheme not in SCHEMES:
         raise SourceError(f"unsupported URL scheme '{scheme}' in {redact(url)} (use {', '.join(SCHEMES)})")
     if scheme in ("http", "https", "s3") and not parts.hostname:

@@ -1,4 +1,8 @@
-"""Per-run cache report: per genome, hit or miss, where from, bytes and seconds."""
+"""Per-run cache report: per genome, hit or miss, where from, bytes and seconds.
+
+Results: ``miss`` (downloaded whole), ``hit`` (cache or mirror), ``range`` (indexes
+fetched; retrieval tasks fetch only the blocks they read, not counted here).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ def build_report(receipts: list[dict], session: str, requests_per_genome: dict[s
                 "url": receipt["url"],
                 "entry": receipt["entry"],
                 "requests": n,
-                "result": "miss" if source == "network" else "hit",
+                "result": {"network": "miss", "range": "range"}.get(source, "hit"),
                 "source": source,
                 "bytes_downloaded": 0 if reused else receipt.get("bytes_downloaded", 0),
                 "seconds": 0.0 if reused else round(receipt.get("seconds", 0.0), 3),

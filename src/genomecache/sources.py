@@ -8,6 +8,7 @@ resets, timeouts, short bodies) back off exponentially a bounded number of times
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from http.client import HTTPException
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .errors import IntegrityError, SourceError
 from .locations import Location
@@ -64,18 +65,36 @@ class Transient(Exception):
     """A failure worth retrying."""
 
 
+class _HeadRefused(SourceError):
+    """The server does not answer HEAD for this URL (presigned GET URLs: 403; some servers: 405)."""
+
+
 # --- one small backend per scheme: stat() and stream(start, end) -------------------------
 
 
 class HttpBackend:
     def __init__(self, location: Location, policy: RetryPolicy) -> None:
         self.location, self.policy = location, policy
+        # urllib cannot use user:password@ in a URL (it looks the whole netloc up as a host
+        # name): send it as Basic auth instead, to this host only (not along redirects)
+        parts = urlsplit(location.url)
+        self.url, self.auth = location.url, None
+        if "@" in parts.netloc:
+            userinfo, _, hostport = parts.netloc.rpartition("@")
+            user, _, password = userinfo.partition(":")
+            self.url = urlunsplit(parts._replace(netloc=hostport))
+            token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+            self.auth = f"Basic {token}"
 
     def _open(self, method: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
-        request = urllib.request.Request(self.location.url, method=method, headers=headers)
+        request = urllib.request.Request(self.url, method=method, headers=headers)
+        if self.auth:
+            request.add_unredirected_header("Authorization", self.auth)
         try:
             return urllib.request.urlopen(request, timeout=self.policy.timeout)
         except urllib.error.HTTPError as exc:
+            if method == "HEAD" and exc.code in (403, 405, 501):
+                raise _HeadRefused(f"{self.location.display}: HEAD refused (HTTP {exc.code})") from None
             if exc.code >= 500 or exc.code == 429:
                 raise Transient(f"HTTP {exc.code}") from None
             if exc.code in (404, 410):
@@ -85,9 +104,18 @@ class HttpBackend:
             raise Transient(_reason(exc)) from None
 
     def stat(self) -> RemoteInfo:
-        with self._open("HEAD", {}) as response:
-            length = response.headers.get("Content-Length")
-            return RemoteInfo(int(length) if length is not None else None, response.headers.get("ETag"))
+        try:
+            with self._open("HEAD", {}) as response:
+                length = response.headers.get("Content-Length")
+                return RemoteInfo(int(length) if length is not None else None, response.headers.get("ETag"))
+        except _HeadRefused:
+            pass
+        # a presigned S3 URL signs one method (GET): ask for its first byte to learn the size
+        with self._open("GET", {"Range": "bytes=0-0", "Accept-Encoding": "identity"}) as response:
+            total = (response.headers.get("Content-Range") or "").rpartition("/")[2]
+            length = response.headers.get("Content-Length") if response.status == 200 else total
+            size = int(length) if length and length.isdigit() else None
+            return RemoteInfo(size, response.headers.get("ETag"))
 
     def stream(self, start: int, end: int | None, etag: str | None) -> tuple[bool, Iterator[bytes]]:
         """Bytes from ``start`` to ``end`` (inclusive); False when the server sent the whole file."""
@@ -114,8 +142,12 @@ class S3Backend:
         self.bucket, self.key = parts.hostname or "", parts.path.lstrip("/")
         session = boto3.session.Session()
         unsigned = session.get_credentials() is None or os.environ.get("GENOMECACHE_S3_ANONYMOUS") == "1"
-        config = Config(retries={"max_attempts": 1}, connect_timeout=policy.timeout, read_timeout=policy.timeout,
-                        signature_version=UNSIGNED if unsigned else None)
+        config = Config(
+            retries={"max_attempts": 1},
+            connect_timeout=policy.timeout,
+            read_timeout=policy.timeout,
+            signature_version=UNSIGNED if unsigned else None,
+        )
         self.client = session.client("s3", config=config)
 
     def _call(self, method: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -196,7 +228,7 @@ def _read_all(response, policy: RetryPolicy) -> Iterator[bytes]:  # type: ignore
             if not data:
                 break
             yield data
-    except (OSError, HTTPException, socket.timeout) as exc:
+    except (TimeoutError, OSError, HTTPException) as exc:
         raise Transient(f"connection lost mid-body ({_reason(exc)})") from None
     except Exception as exc:  # botocore wraps socket errors in its own classes
         if type(exc).__module__.startswith(("botocore", "urllib3")):
@@ -240,7 +272,9 @@ class Progress:
         if self.tty:
             width = 30
             filled = int(width * done / self.total) if self.total else 0
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct} {done >> 20} MiB")
+            sys.stderr.write(
+                f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct} {done >> 20} MiB"
+            )
             if final:
                 sys.stderr.write("\n")
         else:
@@ -263,11 +297,12 @@ def fetch_small(location: Location, policy: RetryPolicy | None = None) -> bytes 
     return None
 
 
-def download(location: Location, dest: Path, policy: RetryPolicy | None = None,
-             progress: bool = True) -> Download:
+def download(
+    location: Location, dest: Path, policy: RetryPolicy | None = None, progress: bool = True
+) -> Download:
     """Fetch ``location`` into ``dest``, resuming a partial ``dest`` left by an earlier attempt.
 
-    ``dest.with_suffix('.json')`` remembers the remote size and ETag so a resume
+    ``<dest>.json`` remembers the remote size and ETag so a resume
     only continues the same remote file. The finished file's size is checked
     against the source's; the caller checks content.
     """
@@ -276,15 +311,19 @@ def download(location: Location, dest: Path, policy: RetryPolicy | None = None,
     source = backend(location, policy)
     info = _with_retries(location, policy, source.stat)
     state = dest.with_name(dest.name + ".json")
+    if dest.is_symlink():  # never write through a link planted in the download's place
+        dest.unlink()
     have = dest.stat().st_size if dest.exists() else 0
-    if have and (not state.exists() or json.loads(state.read_text()) != asdict(info)):
+    if have and _read_state(state) != asdict(info):
         log.info("%s: partial file is from another version of the source; restarting", location.display)
         have = 0
     if info.size is not None and have > info.size:
         have = 0
     if have == 0:
-        dest.write_bytes(b"")
-    state.write_text(json.dumps(asdict(info)))
+        _write_new(dest, b"")
+    # written whole or not at all: a half-written state (SIGKILL) would otherwise block every resume
+    _write_new(state.with_name(state.name + ".tmp"), json.dumps(asdict(info)).encode())
+    os.replace(state.with_name(state.name + ".tmp"), state)
     transferred = 0
     bar = Progress(location.basename, info.size)
     last = None if info.size is None else info.size - 1
@@ -295,9 +334,9 @@ def download(location: Location, dest: Path, policy: RetryPolicy | None = None,
             if have:
                 log.info("%s: resuming at byte %d", location.display, have)
             ranged, chunks = source.stream(have, last if have else None, info.etag)
-            mode = "ab" if ranged else "wb"
+            flags = os.O_WRONLY | os.O_NOFOLLOW | (os.O_APPEND if ranged else os.O_TRUNC)
             have = have if ranged else 0
-            with open(dest, mode) as out:
+            with os.fdopen(os.open(dest, flags), "wb") as out:
                 for data in chunks:
                     out.write(data)
                     have += len(data)
@@ -313,7 +352,9 @@ def download(location: Location, dest: Path, policy: RetryPolicy | None = None,
             if attempt == policy.attempts:
                 raise SourceError(f"{location.display}: {exc} (gave up after {attempt} attempts)") from None
             wait = policy.delay(attempt)
-            log.warning("%s: %s; retry %d/%d in %.1fs", location.display, exc, attempt, policy.attempts - 1, wait)
+            log.warning(
+                "%s: %s; retry %d/%d in %.1fs", location.display, exc, attempt, policy.attempts - 1, wait
+            )
             time.sleep(wait)
     if progress:
         bar.update(have, final=True)
@@ -322,13 +363,29 @@ def download(location: Location, dest: Path, policy: RetryPolicy | None = None,
     return Download(dest, have, info.etag, info.md5, transferred, time.monotonic() - started)
 
 
+def _read_state(state: Path) -> dict | None:
+    """What an earlier attempt recorded about the source; None when missing or unreadable."""
+    try:
+        return json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create or truncate ``path`` (never through a symlink; at most mode 0644) and write ``data``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
 def _with_retries(location: Location, policy: RetryPolicy, call):  # type: ignore[no-untyped-def]
     for attempt in range(1, policy.attempts + 1):
         try:
             return call()
         except Transient as exc:
             if attempt == policy.attempts:
-                raise SourceError(f"{location.display}: unreachable: {exc} (gave up after {attempt} attempts)") \
-                    from None
+                raise SourceError(
+                    f"{location.display}: unreachable: {exc} (gave up after {attempt} attempts)"
+                ) from None
             time.sleep(policy.delay(attempt))
     raise AssertionError("unreachable")

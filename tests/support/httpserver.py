@@ -32,8 +32,13 @@ RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 class GenomeServer:
     """Serve ``root`` on 127.0.0.1; ``log`` lists one dict per request."""
 
-    def __init__(self, root: str | os.PathLike[str], throttle: float = 0, log_file: str | None = None,
-                 slow_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        throttle: float = 0,
+        log_file: str | None = None,
+        slow_seconds: float = 5.0,
+    ) -> None:
         self.root = Path(root)
         self.throttle = throttle  # bytes per second per response, 0 = unlimited
         self.slow_seconds = slow_seconds
@@ -51,8 +56,13 @@ class GenomeServer:
 
     def gets(self, name: str, ranged: bool | None = None) -> list[dict]:
         """Logged GETs of ``/name`` (only ranged or only whole-file ones if asked)."""
-        return [e for e in self.log if e["method"] == "GET" and e["path"] == f"/{name}"
-                and (ranged is None or (e["range"] is not None) == ranged)]
+        return [
+            e
+            for e in self.log
+            if e["method"] == "GET"
+            and e["path"] == f"/{name}"
+            and (ranged is None or (e["range"] is not None) == ranged)
+        ]
 
     def bytes_sent(self, name: str | None = None) -> int:
         return sum(e["bytes"] for e in self.log if name is None or e["path"] == f"/{name}")
@@ -96,8 +106,15 @@ class GenomeServer:
 
             def _serve(self, head: bool) -> None:
                 path = unquote(urlsplit(self.path).path)
-                entry = {"method": self.command, "path": path, "range": self.headers.get("Range"),
-                         "status": 0, "bytes": 0, "fault": None, "time": time.time()}
+                entry = {
+                    "method": self.command,
+                    "path": path,
+                    "range": self.headers.get("Range"),
+                    "status": 0,
+                    "bytes": 0,
+                    "fault": None,
+                    "time": time.time(),
+                }
                 try:
                     self._respond(path, head, entry)
                 finally:
@@ -149,7 +166,11 @@ class GenomeServer:
                 if head:
                     return
                 if fault == "corrupt" and body:
-                    body = body[: len(body) // 2] + bytes([body[len(body) // 2] ^ 0xFF]) + body[len(body) // 2 + 1 :]
+                    body = (
+                        body[: len(body) // 2]
+                        + bytes([body[len(body) // 2] ^ 0xFF])
+                        + body[len(body) // 2 + 1 :]
+                    )
                 if fault in ("drop", "short"):
                     body = body[: len(body) // 2]
                 entry["bytes"] = self._send(body)

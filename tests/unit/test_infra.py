@@ -38,8 +38,11 @@ def only(template: dict[str, Any], type_: str) -> tuple[str, dict[str, Any]]:
 
 
 def job_definition(template: dict[str, Any], name: str) -> dict[str, Any]:
-    found = [r["Properties"] for r in resources(template, "AWS::Batch::JobDefinition").values()
-             if r["Properties"].get("JobDefinitionName") == name]
+    found = [
+        r["Properties"]
+        for r in resources(template, "AWS::Batch::JobDefinition").values()
+        if r["Properties"].get("JobDefinitionName") == name
+    ]
     assert len(found) == 1, f"job definition {name!r} not found exactly once"
     return found[0]
 
@@ -52,8 +55,11 @@ def role_actions(template: dict[str, Any], job: dict[str, Any]) -> set[str]:
     """All Allow actions attached (inline or as AWS::IAM::Policy) to the job definition's job role."""
     role_id = job["ContainerProperties"]["JobRoleArn"]["Fn::GetAtt"][0]
     docs = [p["PolicyDocument"] for p in template["Resources"][role_id]["Properties"].get("Policies", [])]
-    docs += [r["Properties"]["PolicyDocument"] for r in resources(template, "AWS::IAM::Policy").values()
-             if {"Ref": role_id} in r["Properties"]["Roles"]]
+    docs += [
+        r["Properties"]["PolicyDocument"]
+        for r in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in r["Properties"]["Roles"]
+    ]
     return {a for d in docs for s in d["Statement"] if s["Effect"] == "Allow" for a in as_list(s["Action"])}
 
 
@@ -70,8 +76,10 @@ def test_efs_elastic_general_purpose_encrypted_retained(template: dict[str, Any]
 def test_file_system_policy_requires_tls_and_allows_no_one(template: dict[str, Any]) -> None:
     _, fs = only(template, "AWS::EFS::FileSystem")
     statements = fs["Properties"]["FileSystemPolicy"]["Statement"]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for s in statements)
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
     # An Allow to "*" here would grant write to every IAM-authorized client, including the read-only role.
     assert not [s for s in statements if s["Effect"] == "Allow"]
 
@@ -102,8 +110,14 @@ def test_job_definition_mounts_access_point(template: dict[str, Any], name: str,
 
 def test_populate_command(template: dict[str, Any]) -> None:
     command = job_definition(template, "genome-populate")["ContainerProperties"]["Command"]
-    assert command == ["genome_cache.py", "--cache-dir", "/genomes/cache",
-                       "populate", "--manifest", "/opt/genomecache/conf/genomes.json"]
+    assert command == [
+        "genome_cache.py",
+        "--cache-dir",
+        "/genomes/cache",
+        "populate",
+        "--manifest",
+        "/opt/genomecache/conf/genomes.json",
+    ]
 
 
 def test_only_populate_role_can_write(template: dict[str, Any]) -> None:
@@ -116,8 +130,11 @@ def test_only_populate_role_can_write(template: dict[str, Any]) -> None:
 
 def test_nfs_only_from_batch_security_group(template: dict[str, Any]) -> None:
     ingress = [r["Properties"] for r in resources(template, "AWS::EC2::SecurityGroupIngress").values()]
-    ingress += [rule for sg in resources(template, "AWS::EC2::SecurityGroup").values()
-                for rule in sg["Properties"].get("SecurityGroupIngress", [])]
+    ingress += [
+        rule
+        for sg in resources(template, "AWS::EC2::SecurityGroup").values()
+        for rule in sg["Properties"].get("SecurityGroupIngress", [])
+    ]
 
     def covers_nfs(rule: dict[str, Any]) -> bool:
         return rule["IpProtocol"] == "-1" or rule.get("FromPort", 0) <= NFS <= rule.get("ToPort", 65535)
@@ -128,8 +145,11 @@ def test_nfs_only_from_batch_security_group(template: dict[str, Any]) -> None:
     (rule,) = nfs_rules
     _, ce = only(template, "AWS::Batch::ComputeEnvironment")
     assert rule["SourceSecurityGroupId"] in ce["Properties"]["ComputeResources"]["SecurityGroupIds"]
-    mount_sgs = {sg["Fn::GetAtt"][0] for mt in resources(template, "AWS::EFS::MountTarget").values()
-                 for sg in mt["Properties"]["SecurityGroups"]}
+    mount_sgs = {
+        sg["Fn::GetAtt"][0]
+        for mt in resources(template, "AWS::EFS::MountTarget").values()
+        for sg in mt["Properties"]["SecurityGroups"]
+    }
     assert rule["GroupId"]["Fn::GetAtt"][0] in mount_sgs
 
 
@@ -141,8 +161,14 @@ def test_compute_environment_in_private_subnets(template: dict[str, Any]) -> Non
 
 
 def test_outputs(template: dict[str, Any]) -> None:
-    assert {"FileSystemId", "AccessPointId", "JobQueueName", "RetrievalJobDefinitionName",
-            "PopulateJobDefinitionName", "WorkBucketName"} <= set(template["Outputs"])
+    assert {
+        "FileSystemId",
+        "AccessPointId",
+        "JobQueueName",
+        "RetrievalJobDefinitionName",
+        "PopulateJobDefinitionName",
+        "WorkBucketName",
+    } <= set(template["Outputs"])
 
 
 def test_queue_named_as_the_aws_profile_expects(template: dict[str, Any]) -> None:
@@ -153,7 +179,10 @@ def test_queue_named_as_the_aws_profile_expects(template: dict[str, Any]) -> Non
 def test_work_bucket_private_encrypted(template: dict[str, Any]) -> None:
     _, bucket = only(template, "AWS::S3::Bucket")
     block = bucket["Properties"]["PublicAccessBlockConfiguration"]
-    assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    assert all(
+        block[k]
+        for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    )
     assert bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
 
 

@@ -3,7 +3,8 @@
 
 Run from a pytest-workflow test folder (a copy of the repository):
 ``scenario.py twice`` runs the embedded requests over HTTP twice on one cache;
-``scenario.py concurrent`` runs two pipelines at once on one cold cache.
+``scenario.py concurrent`` runs two pipelines at once on one cold cache;
+``scenario.py range`` runs once with ``--access range``.
 Each writes the server's request log to ``requests-<run>.json`` for the checks.
 """
 
@@ -31,7 +32,7 @@ def payload(url: str) -> Path:
     return path
 
 
-def nextflow(name: str, input_path: Path, cwd: Path) -> int:
+def nextflow(name: str, input_path: Path, cwd: Path, *extra: str) -> int:
     cwd.mkdir(exist_ok=True)
     cmd = [
         "nextflow",
@@ -45,9 +46,10 @@ def nextflow(name: str, input_path: Path, cwd: Path) -> int:
         str(HERE / f"results-{name}"),
         "-ansi-log",
         "false",
+        *extra,
     ]
     with open(HERE / f"{name}.log", "w") as log:
-        return subprocess.run(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT).returncode
+        return subprocess.run(cmd, check=False, cwd=cwd, stdout=log, stderr=subprocess.STDOUT).returncode
 
 
 def main(mode: str) -> int:
@@ -65,6 +67,9 @@ def main(mode: str) -> int:
                 start = len(server.log)
                 codes.append(nextflow(name, path, HERE / name))
                 (HERE / f"requests-{name}.json").write_text(json.dumps(server.log[start:]))
+        elif mode == "range":
+            codes = [nextflow("range", path, HERE / "range", "--access", "range")]
+            (HERE / "requests-range.json").write_text(json.dumps(server.log))
         else:
             with ThreadPoolExecutor(2) as pool:
                 codes = list(pool.map(lambda name: nextflow(name, path, HERE / name), ["runA", "runB"]))

@@ -2,6 +2,7 @@
 oracle, request counts on the loopback server, and what is in the cache."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,17 @@ def test_failed_runs_leave_no_partial_entry(workflow_dir):
         assert (genomes / name / "entry.json").exists()
     leftovers = [p for p in genomes.glob(".partial-*/*")] if genomes.exists() else []
     assert all(p.name in ("download", "download.json") for p in leftovers)
+
+
+@pytest.mark.workflow("range mode over http reads only the blocks it needs")
+def test_range_mode_same_sequences_fewer_bytes(workflow_dir):
+    workflow_dir = Path(workflow_dir)
+    for request in requests(workflow_dir):
+        out = workflow_dir / f"results-range/sequences/{request['unique_entry_id']}-protein.fa"
+        assert fasta_records(out)[1] == expected_protein(genome(workflow_dir), request)
+    log = json.loads((workflow_dir / "requests-range.json").read_text())
+    body = [e for e in log if e["method"] == "GET" and e["path"] == "/ce.fa.gz"]
+    assert body and all(re.fullmatch(r"bytes=\d+-\d+", e["range"] or "") for e in body)
+    fetched = sum(e["bytes"] for e in body)
+    assert fetched < 0.5 * Path(genome(workflow_dir)).stat().st_size
+    assert not list((workflow_dir / "cache/genomes").glob("ce.fa.gz-*"))  # no full copy was made

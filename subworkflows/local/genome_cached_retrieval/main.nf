@@ -24,14 +24,17 @@ workflow GENOME_CACHED_RETRIEVAL {
 
     DOWNLOAD_GENOMES(CHECK_REQUESTS.out.genomes.splitJson(), cache_dir, genome_mirror)
 
-    cached_fasta = DOWNLOAD_GENOMES.out.genome.map { meta, receipt ->
-        [meta.entry, new groovy.json.JsonSlurper().parse(receipt.toFile()).fasta]
+    // Where each genome is now: a cached or mirrored FASTA path, or (range mode) a
+    // prepared range entry that retrieval reads block by block from the source URL.
+    cached_genome = DOWNLOAD_GENOMES.out.genome.map { meta, receipt ->
+        def found = new groovy.json.JsonSlurper().parse(receipt.toFile())
+        [meta.entry, [fasta: found.fasta, source: found.source, cache_dir: cache_dir]]
     }
     to_retrieve = CHECK_REQUESTS.out.requests
         .splitJson()
         .map { request -> [request.genome_entry, request] }
-        .combine(cached_fasta, by: 0)
-        .map { entry, request, fasta -> [request, fasta] }
+        .combine(cached_genome, by: 0)
+        .map { entry, request, genome -> [request, genome] }
     SEQUENCE_RETRIEVAL(to_retrieve, output_type)
 
     CACHE_REPORT(

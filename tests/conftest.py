@@ -1,0 +1,198 @@
+"""Shared fixtures: the embedded test genome and its variants, a real loopback HTTP server, the CLI.
+
+samtools and bgzip are the independent oracle: variants of the embedded genome are derived
+with them (and gzip) at test time, and cached files are compared against what they produce.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # tests.support is imported as a package from the repository root
+    sys.path.insert(0, str(REPO))
+
+from genomecache.cache import GenomeCache  # noqa: E402
+from genomecache.sources import RetryPolicy  # noqa: E402
+from tests.support.httpserver import GenomeServer  # noqa: E402
+
+ASSETS = REPO / "assets" / "genome"
+CLI = REPO / "bin" / "genome_cache.py"
+GENOME = "ce.fa.gz"
+REGIONS = [
+    "CHROMOSOME_I:1-120",
+    "CHROMOSOME_I:500000-500300",
+    "CHROMOSOME_I:1009700-1009800",
+    "CHROMOSOME_III:4900-5000",
+    "CHROMOSOME_MtDNA:1-5000",
+]
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+FAST_ENV = {"GENOMECACHE_RETRIES": "3", "GENOMECACHE_BACKOFF": "0.05", "GENOMECACHE_TIMEOUT": "5"}
+
+
+def run(*cmd: str | os.PathLike[str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    """Run a command, failing the test with its stderr when it fails."""
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, **kwargs)
+    assert result.returncode == 0, f"{cmd}: {result.stderr.decode(errors='replace')}"
+    return result
+
+
+def samtools_indexes(fasta: Path, workdir: Path) -> tuple[bytes, bytes]:
+    """The ``.fai`` and ``.gzi`` samtools builds for (a copy of) ``fasta``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    copy = workdir / "oracle.fa.gz"
+    shutil.copyfile(fasta, copy)
+    run("samtools", "faidx", copy)
+    return Path(f"{copy}.fai").read_bytes(), Path(f"{copy}.gzi").read_bytes()
+
+
+def samtools_region(fasta: Path | str, region: str) -> bytes:
+    return run("samtools", "faidx", fasta, region).stdout
+
+
+def plain_fasta() -> bytes:
+    return run("bgzip", "-dc", ASSETS / GENOME).stdout
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once: the BGZF genome with and without indexes, plain gzip, uncompressed, not-FASTA."""
+    folder = tmp_path_factory.mktemp("variants")
+    for suffix in ("", ".fai", ".gzi"):
+        shutil.copyfile(ASSETS / f"{GENOME}{suffix}", folder / f"{GENOME}{suffix}")
+    plain = plain_fasta()
+    (folder / "ce.fa").write_bytes(plain)
+    (folder / "plain.fa.gz").write_bytes(run("gzip", "-nc", folder / "ce.fa").stdout)
+    shutil.copyfile(ASSETS / GENOME, folder / "noindex.fa.gz")
+    (folder / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    (folder / "notes.fa").write_bytes(b"this is a README, not a genome\n" * 50)
+    (folder / "notes.fa.gz").write_bytes(gzip.compress(b"<html>404 page</html>\n" * 50))
+    return folder
+
+
+@pytest.fixture
+def genome_dir(tmp_path: Path, variants: Path) -> Path:
+    """A private copy of the served folder (tests may add, remove or damage files in it)."""
+    folder = tmp_path / "served"
+    shutil.copytree(variants, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def big_genome(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~2.5 MB BGZF genome (random bases, so it does not compress) with samtools' indexes.
+
+    Big enough that a transfer is written to disk in several pieces before it completes.
+    """
+    folder = tmp_path_factory.mktemp("big")
+    rng = random.Random(830)
+    table = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
+    lines = []
+    for number in range(1, 4):
+        seq = rng.randbytes(3_000_000).translate(table)
+        lines.append(b">chr%d\n" % number)
+        lines.extend(seq[i : i + 60] + b"\n" for i in range(0, len(seq), 60))
+    fasta = folder / "big.fa"
+    fasta.write_bytes(b"".join(lines))
+    run("bgzip", "-f", fasta)
+    run("samtools", "faidx", folder / "big.fa.gz")
+    return folder / "big.fa.gz"
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short backoff for CLI subprocesses (RetryPolicy reads these when the module is imported)."""
+    for name, value in FAST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GENOMECACHE_DIR", raising=False)
+
+
+@pytest.fixture
+def policy() -> RetryPolicy:
+    return RetryPolicy(attempts=3, backoff=0.05, timeout=5)
+
+
+@contextlib.contextmanager
+def serving(root: Path, **options: float) -> Iterator[GenomeServer]:
+    """A started GenomeServer that stops within 50 ms (serve_forever polls every 0.5 s by default)."""
+    httpd = GenomeServer(root, **options)
+    httpd.thread = threading.Thread(
+        target=httpd.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    httpd.thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.stop()
+
+
+def settle(httpd: GenomeServer, timeout: float = 10) -> GenomeServer:
+    """Wait until every request the server received is answered and logged, then return it.
+
+    A client can finish reading a body before the handler thread has logged it (a
+    throttled handler even sleeps after its last chunk): check the log only after this.
+    """
+    deadline = time.monotonic() + timeout
+
+    def busy() -> bool:
+        return any(
+            getattr(getattr(t, "_target", None), "__self__", None) is httpd.httpd
+            for t in threading.enumerate()
+            if t is not httpd.thread
+        )
+
+    while busy() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return httpd
+
+
+@pytest.fixture
+def server(genome_dir: Path) -> Iterator[GenomeServer]:
+    with serving(genome_dir, slow_seconds=2) as httpd:
+        yield httpd
+
+
+@pytest.fixture
+def cache_root(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def cache(cache_root: Path, policy: RetryPolicy) -> GenomeCache:
+    return GenomeCache(cache_root, policy=policy, progress=False)
+
+
+def cli(
+    *args: str | os.PathLike[str], timeout: float = 60, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``bin/genome_cache.py`` as the pipeline does; returns the completed process (text)."""
+    return subprocess.run(
+        [sys.executable, str(CLI), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **FAST_ENV, **(env or {})},
+    )
+
+
+def cache_files(root: Path) -> list[str]:
+    """Every path under a cache root, relative, sorted."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def published(root: Path) -> list[str]:
+    """Names of published entry directories (not staging, not trash)."""
+    genomes = root / "genomes"
+    return sorted(p.name for p in genomes.iterdir() if not p.name.startswith(".")) if genomes.exists() else []

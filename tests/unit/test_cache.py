@@ -1,0 +1,353 @@
+"""The cache: fetch once, index like samtools, convert to BGZF, refuse non-FASTA, verify, prune, mirror."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from genomecache.cache import GenomeCache
+from genomecache.errors import GenomeCacheError, IntegrityError, NotFastaError
+from genomecache.retrieval import open_genome
+from tests.conftest import (
+    BGZF_EOF,
+    GENOME,
+    REGIONS,
+    cli,
+    published,
+    run,
+    samtools_indexes,
+    samtools_region,
+    settle,
+)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def partial_dirs(root: Path) -> list[Path]:
+    genomes = root / "genomes"
+    return sorted(genomes.glob(".partial-*")) if genomes.exists() else []
+
+
+# --- 1. a BGZF source with its indexes -------------------------------------------------------
+
+
+def test_bgzf_source_with_indexes_is_downloaded_once_and_then_served_from_cache(
+    cache, server, genome_dir, tmp_path
+):
+    url = server.url(GENOME)
+    got = cache.ensure(url)
+
+    fasta = Path(got.fasta)
+    assert got.source == "network"
+    assert fasta.parent.parent == cache.root / "genomes"
+    assert fasta.read_bytes() == (genome_dir / GENOME).read_bytes()
+    assert got.size == got.bytes_downloaded == (genome_dir / GENOME).stat().st_size
+    assert len(settle(server).gets(GENOME)) == 1, settle(server).log
+    assert settle(server).gets(GENOME, ranged=True) == []
+    # the source's indexes were used and are what samtools builds for the same file
+    assert len(settle(server).gets(f"{GENOME}.fai")) == len(settle(server).gets(f"{GENOME}.gzi")) == 1
+    fai, gzi = samtools_indexes(fasta, tmp_path / "oracle")
+    assert Path(f"{fasta}.fai").read_bytes() == fai
+    assert Path(f"{fasta}.gzi").read_bytes() == gzi
+    record = json.loads((fasta.parent / "entry.json").read_text())
+    assert record["indexes"] == "downloaded"
+    assert record["sha256"] == sha256(fasta)
+    assert record["url"] == url
+
+    requests_before = len(settle(server).log)
+    again = cache.ensure(url)
+    assert again.source == "cache"
+    assert again.fasta == got.fasta
+    assert settle(server).log[requests_before:] == []
+    # a fresh GenomeCache object on the same root (another task) also hits
+    assert GenomeCache(cache.root, policy=cache.policy, progress=False).ensure(url).source == "cache"
+    assert settle(server).log[requests_before:] == []
+
+
+# --- 2. missing indexes are built; gzip and plain FASTA become BGZF ---------------------------
+
+
+def test_source_without_indexes_gets_samtools_identical_indexes(cache, server, genome_dir, tmp_path):
+    got = cache.ensure(server.url("noindex.fa.gz"))
+
+    fasta = Path(got.fasta)
+    assert [e["status"] for e in settle(server).gets("noindex.fa.gz.fai")] == [404]
+    fai, gzi = samtools_indexes(fasta, tmp_path / "oracle")
+    assert Path(f"{fasta}.fai").read_bytes() == fai
+    assert Path(f"{fasta}.gzi").read_bytes() == gzi
+    assert json.loads((fasta.parent / "entry.json").read_text())["indexes"] == "built"
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("plain.fa.gz", "gzip"), ("ce.fa", "plain")])
+def test_gzip_and_plain_fasta_are_recompressed_to_bgzf(cache, server, genome_dir, tmp_path, name, fmt):
+    got = cache.ensure(server.url(name))
+
+    fasta = Path(got.fasta)
+    assert fasta.name.endswith(".gz")
+    assert fasta.read_bytes()[-28:] == BGZF_EOF
+    run("bgzip", "-t", fasta)
+    record = json.loads((fasta.parent / "entry.json").read_text())
+    assert record["source_format"] == fmt
+    assert record["source_size"] == (genome_dir / name).stat().st_size
+    # the decompressed content is the original FASTA, byte for byte
+    assert run("bgzip", "-dc", fasta).stdout == (genome_dir / "ce.fa").read_bytes()
+    for region in REGIONS:
+        assert samtools_region(fasta, region) == samtools_region(genome_dir / GENOME, region), region
+    fai, gzi = samtools_indexes(fasta, tmp_path / "oracle")
+    assert Path(f"{fasta}.fai").read_bytes() == fai
+    assert Path(f"{fasta}.gzi").read_bytes() == gzi
+
+
+@pytest.mark.parametrize("name", ["genome.fasta", "entry.json", "download"])
+def test_bgzf_source_named_without_gz_is_cached_readable(cache, server, genome_dir, name):
+    """pyfaidx only treats ``*.gz``/``*.bgz`` as BGZF, and the staging area has its own files."""
+    shutil.copyfile(genome_dir / GENOME, genome_dir / name)
+
+    got = cache.ensure(server.url(name))
+
+    fasta = Path(got.fasta)
+    assert fasta.read_bytes() == (genome_dir / GENOME).read_bytes()
+    with contextlib.closing(open_genome(fasta)) as faidx:
+        assert str(faidx.fetch("CHROMOSOME_I", 1, 50)) == samtools_region(
+            genome_dir / GENOME, "CHROMOSOME_I:1-50"
+        ).decode().split("\n", 1)[1].replace("\n", "")
+    assert cache.ensure(server.url(name)).source == "cache"
+
+
+# --- 4. not FASTA -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["picture.png", "notes.fa", "notes.fa.gz"])
+def test_not_fasta_is_refused_and_nothing_is_published(cache, server, name):
+    with pytest.raises(NotFastaError):
+        cache.ensure(server.url(name))
+
+    assert published(cache.root) == []
+    assert partial_dirs(cache.root) == []
+    assert cache.entries() == []
+    # nothing left behind is served on the next attempt: it fetches (and refuses) again
+    with pytest.raises(NotFastaError):
+        cache.ensure(server.url(name))
+    assert len(settle(server).gets(name)) == 2
+
+
+# --- 7. a full disk ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    try:
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot mount a small tmpfs: {exc}")
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs (needs root): {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
+
+
+def test_full_disk_fails_with_one_line_error_and_publishes_nothing(tiny_fs, server, genome_dir):
+    assert (genome_dir / GENOME).stat().st_size > 200 * 1024
+    root = tiny_fs / "cache"
+
+    result = cli("--cache-dir", root, "-q", "fetch", server.url(GENOME))
+
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1, result.stderr
+    assert "No space left on device" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert published(root) == []
+
+
+# --- 8. verify, truncation, prune -------------------------------------------------------------
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    os.chmod(path, 0o644)
+    path.write_bytes(bytes(data))
+
+
+def test_verify_finds_a_flipped_byte_removes_the_entry_and_the_next_fetch_repairs_it(
+    cache, server, cache_root
+):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+
+    ok = cli("--cache-dir", cache_root, "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert f"OK  {got.entry}" in ok.stdout
+
+    flip_byte(fasta, fasta.stat().st_size // 2)
+    bad = cli("--cache-dir", cache_root, "verify")
+    assert bad.returncode == 1
+    assert "BAD" in bad.stderr and "checksum mismatch" in bad.stderr
+    assert not fasta.parent.exists()
+    assert published(cache_root) == []
+
+    again = cache.ensure(server.url(GENOME))
+    assert again.source == "network"
+    assert Path(again.fasta).read_bytes() == (server.root / GENOME).read_bytes()
+
+
+def test_truncated_entry_is_not_served_and_is_fetched_again(cache, server):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    os.chmod(fasta, 0o644)
+    os.truncate(fasta, fasta.stat().st_size - 100)
+
+    with pytest.raises(IntegrityError, match="truncated"):
+        cache.read_entry(got.entry)
+    assert cache.status()["problems"]
+
+    again = cache.ensure(server.url(GENOME))
+    assert again.source == "network"
+    assert Path(again.fasta).read_bytes() == (server.root / GENOME).read_bytes()
+    assert len(settle(server).gets(GENOME)) == 2
+
+
+@pytest.mark.parametrize(
+    "record", ['{"fasta": "ce.fa.gz"}', "[1, 2]", "{not json", '{"fasta": "{outside}", "size": {size}}']
+)
+def test_damaged_entry_record_is_an_integrity_problem_not_a_crash(cache, server, genome_dir, record):
+    """A damaged or tampered entry.json is never a crash, and never points the cache outside itself."""
+    got = cache.ensure(server.url(GENOME))
+    outside = genome_dir / GENOME  # a complete, indexed genome outside the cache
+    record = record.replace("{outside}", str(outside)).replace("{size}", str(outside.stat().st_size))
+    (Path(got.fasta).parent / "entry.json").write_text(record)
+
+    with contextlib.suppress(IntegrityError):
+        assert cache.read_entry(got.entry) is None
+    again = cache.ensure(server.url(GENOME))
+    assert again.source == "network"
+    assert Path(again.fasta).parent.parent == cache.root / "genomes"
+    assert json.loads((Path(again.fasta).parent / "entry.json").read_text())["size"] == got.size
+
+
+def set_last_use(cache: GenomeCache, entry: str, when: float) -> None:
+    os.utime(cache.locks / f"{entry}.lock", (when, when))
+
+
+def test_prune_removes_least_recently_used_first(cache, server):
+    names = ["ce.fa.gz", "noindex.fa.gz", "plain.fa.gz"]
+    entries = {name: cache.ensure(server.url(name)).entry for name in names}
+    for age, name in enumerate(["ce.fa.gz", "plain.fa.gz", "noindex.fa.gz"]):  # noindex is the oldest
+        set_last_use(cache, entries[name], 1_000_000 + 1000 * (3 - age))
+    sizes = {r["entry"]: r["disk_bytes"] for r in cache.entries()}
+    keep_one = sizes[entries["ce.fa.gz"]] + 10
+
+    assert cache.prune(keep_one, dry_run=True) == [entries["noindex.fa.gz"], entries["plain.fa.gz"]]
+    assert len(published(cache.root)) == 3
+
+    assert cache.prune(keep_one) == [entries["noindex.fa.gz"], entries["plain.fa.gz"]]
+    assert published(cache.root) == [entries["ce.fa.gz"]]
+    assert cache.ensure(server.url("ce.fa.gz")).source == "cache"
+
+
+def test_prune_skips_an_entry_being_read_in_this_process(cache, server):
+    reading = cache.ensure(server.url("noindex.fa.gz"))
+    other = cache.ensure(server.url(GENOME))
+    set_last_use(cache, reading.entry, 1_000_000)
+    set_last_use(cache, other.entry, 2_000_000)
+    started, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with cache.reading(reading.fasta):
+            started.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert started.wait(10)
+        removed = cache.prune(0)
+    finally:
+        done.set()
+        thread.join()
+    assert removed == [other.entry]
+    assert published(cache.root) == [reading.entry]
+    with cache.reading(reading.fasta) as path:
+        assert path.read_bytes() == (server.root / "noindex.fa.gz").read_bytes()
+
+
+def test_reading_a_pruned_entry_says_so(cache, server):
+    got = cache.ensure(server.url(GENOME))
+    assert cache.prune(0) == [got.entry]
+    with pytest.raises(GenomeCacheError, match="not published"), cache.reading(got.fasta):
+        pass
+
+
+# --- 9. mirror --------------------------------------------------------------------------------
+
+
+def test_mirror_with_indexes_is_used_without_any_request(cache_root, policy, server, genome_dir, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for suffix in ("", ".fai", ".gzi"):
+        shutil.copyfile(genome_dir / f"{GENOME}{suffix}", mirror / f"{GENOME}{suffix}")
+    cache = GenomeCache(cache_root, mirror=mirror, policy=policy, progress=False)
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert got.source == "mirror"
+    assert Path(got.fasta) == mirror / GENOME
+    assert settle(server).log == []
+    assert published(cache_root) == []
+
+
+@pytest.mark.parametrize("layout", ["no-index", "no-gzi", "plain-gzip"])
+def test_unusable_mirror_file_is_ignored(cache_root, policy, server, genome_dir, tmp_path, layout):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    if layout == "plain-gzip":  # pyfaidx cannot read a plain-gzip FASTA, index or not
+        shutil.copyfile(genome_dir / "plain.fa.gz", mirror / GENOME)
+        Path(f"{mirror / GENOME}.fai").write_bytes((genome_dir / f"{GENOME}.fai").read_bytes())
+    else:
+        shutil.copyfile(genome_dir / GENOME, mirror / GENOME)
+        if layout == "no-gzi":
+            shutil.copyfile(genome_dir / f"{GENOME}.fai", mirror / f"{GENOME}.fai")
+    cache = GenomeCache(cache_root, mirror=mirror, policy=policy, progress=False)
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert got.source == "network"
+    assert Path(got.fasta).parent.parent == cache_root / "genomes"
+    assert len(settle(server).gets(GENOME)) == 1
+    assert sorted(p.name for p in mirror.iterdir()) == sorted(
+        {GENOME, f"{GENOME}.fai"} if layout != "no-index" else {GENOME}
+    )
+
+
+def test_status_and_list_describe_the_cache(cache, server, cache_root):
+    got = cache.ensure(server.url(GENOME))
+    status = cache.status()
+    assert status["entries"] == 1 and status["problems"] == [] and status["partial_downloads"] == []
+    assert status["bytes"] == sum(
+        (Path(got.fasta).parent / n).stat().st_size for n in os.listdir(Path(got.fasta).parent)
+    )
+    listing = cli("--cache-dir", cache_root, "list", "--json")
+    assert listing.returncode == 0, listing.stderr
+    [entry] = json.loads(listing.stdout)
+    assert entry["entry"] == got.entry and entry["url"] == server.url(GENOME)

@@ -1,0 +1,294 @@
+"""Fetching over a real loopback HTTP server that drops, stalls, truncates and corrupts responses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from genomecache.cache import GenomeCache
+from genomecache.errors import GenomeCacheError, IntegrityError, SourceError
+from genomecache.sources import RetryPolicy
+from tests.conftest import ASSETS, GENOME, cache_files, published, serving, settle
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def no_partial_downloads(cache: GenomeCache) -> bool:
+    return cache.status()["partial_downloads"] == [] and not list(cache.genomes.glob(".partial-*/*"))
+
+
+# --- resume and retry -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["drop", "short"])
+def test_interrupted_body_is_resumed_with_an_exact_range(cache, server, genome_dir, fault):
+    size = (genome_dir / GENOME).stat().st_size
+    server.faults[f"/{GENOME}"].append(fault)
+
+    got = cache.ensure(server.url(GENOME))
+
+    first, second = settle(server).gets(GENOME)
+    assert first["fault"] == fault and first["range"] is None and 0 < first["bytes"] < size
+    assert second["range"] == f"bytes={first['bytes']}-{size - 1}"
+    assert second["status"] == 206
+    assert first["bytes"] + second["bytes"] == size
+    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+    assert got.bytes_downloaded == size
+
+
+def test_server_that_ignores_range_restarts_the_file(cache, server, genome_dir):
+    server.faults[f"/{GENOME}"] += ["drop", "norange"]
+
+    got = cache.ensure(server.url(GENOME))
+
+    first, second = settle(server).gets(GENOME)
+    assert second["range"] is not None and second["status"] == 200
+    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+
+
+def test_503_then_ok_succeeds_after_a_retry(cache, server, genome_dir):
+    server.faults[f"/{GENOME}"].append("503")
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert [e["status"] for e in settle(server).gets(GENOME)] == [503, 200]
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+
+
+def test_503_every_time_gives_up_after_the_policy_attempts(cache, server):
+    server.faults[f"/{GENOME}"] += ["503"] * cache.policy.attempts
+
+    with pytest.raises(SourceError, match=rf"gave up after {cache.policy.attempts} attempts"):
+        cache.ensure(server.url(GENOME))
+
+    assert len(settle(server).gets(GENOME)) == cache.policy.attempts
+    assert published(cache.root) == []
+    assert no_partial_downloads(cache)
+
+
+def test_stalled_server_times_out_and_gives_up(cache_root, genome_dir):
+    policy = RetryPolicy(attempts=2, backoff=0.05, timeout=0.3)
+    cache = GenomeCache(cache_root, policy=policy, progress=False)
+    with serving(genome_dir, slow_seconds=1.5) as slow:
+        slow.faults[f"/{GENOME}"] += ["slow", "slow"]
+        with pytest.raises(SourceError, match="gave up after 2 attempts") as raised:
+            cache.ensure(slow.url(GENOME))
+    assert "Timeout" in str(raised.value) or "timed out" in str(raised.value)
+    assert published(cache_root) == []
+    assert no_partial_downloads(cache)
+
+
+def test_index_fetch_failures_fall_back_to_building_them(cache, server, genome_dir):
+    """The indexes are optional: failing to fetch them must not fail a good download."""
+    server.faults[f"/{GENOME}.fai"] += ["503"] * cache.policy.attempts
+
+    got = cache.ensure(server.url(GENOME))
+
+    record = json.loads((Path(got.fasta).parent / "entry.json").read_text())
+    assert record["indexes"] == "built"
+    assert Path(f"{got.fasta}.fai").read_bytes() == (genome_dir / f"{GENOME}.fai").read_bytes()
+    assert Path(f"{got.fasta}.gzi").read_bytes() == (genome_dir / f"{GENOME}.gzi").read_bytes()
+
+
+@pytest.mark.parametrize("stale", ["fai-line-length", "gzi-missing-block"])
+def test_stale_source_indexes_are_rebuilt(cache, server, genome_dir, stale):
+    """An index that does not fit the FASTA is replaced by a built one, not trusted."""
+    fai, gzi = (ASSETS / f"{GENOME}.fai").read_bytes(), (ASSETS / f"{GENOME}.gzi").read_bytes()
+    if stale == "fai-line-length":  # lands on bases at the first and last position all the same
+        (genome_dir / f"{GENOME}.fai").write_bytes(fai.replace(b"\t50\t51", b"\t60\t61"))
+    else:  # offsets in range and sorted, but a block in the middle of chromosome I is not listed
+        count = int.from_bytes(gzi[:8], "little")
+        entries = [gzi[8 + 16 * i : 24 + 16 * i] for i in range(count) if i != count // 2]
+        (genome_dir / f"{GENOME}.gzi").write_bytes((count - 1).to_bytes(8, "little") + b"".join(entries))
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert json.loads((Path(got.fasta).parent / "entry.json").read_text())["indexes"] == "built"
+    assert Path(f"{got.fasta}.fai").read_bytes() == fai
+    assert Path(f"{got.fasta}.gzi").read_bytes() == gzi
+
+
+# --- integrity --------------------------------------------------------------------------------
+
+
+def test_corrupt_body_with_known_hash_is_refused_and_not_resumed(cache, server, genome_dir):
+    good = sha256(genome_dir / GENOME)
+    server.faults[f"/{GENOME}"].append("corrupt")
+
+    with pytest.raises(IntegrityError) as raised:
+        cache.ensure(server.url(GENOME), known_hash=f"sha256:{good}")
+
+    message = str(raised.value)
+    assert f"expected {good}" in message
+    [actual] = [h for h in re.findall(r"\b[0-9a-f]{64}\b", message) if h != good]
+    assert f"got {actual}" in message
+    assert "removed" in message
+    assert published(cache.root) == []
+    assert no_partial_downloads(cache)
+
+    got = cache.ensure(server.url(GENOME), known_hash=f"sha256:{good}")
+    assert got.source == "network"
+    assert sha256(Path(got.fasta)) == good
+    assert [e["range"] for e in settle(server).gets(GENOME)] == [None, None]  # the bad bytes were not reused
+
+
+def test_corrupt_bgzf_body_without_known_hash_is_still_refused(cache, server, genome_dir):
+    """A flipped byte inside a BGZF block fails that block's CRC, wherever it is."""
+    server.faults[f"/{GENOME}"].append("corrupt")
+
+    with pytest.raises(IntegrityError, match="corrupt"):
+        cache.ensure(server.url(GENOME))
+
+    assert published(cache.root) == []
+    got = cache.ensure(server.url(GENOME))
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+
+
+def test_known_hash_forms(cache, server, genome_dir):
+    data = (genome_dir / GENOME).read_bytes()
+    got = cache.ensure(server.url(GENOME), known_hash=f"md5:{hashlib.md5(data).hexdigest().upper()}")
+    assert got.source == "network"
+    with pytest.raises(GenomeCacheError, match="unsupported checksum algorithm 'crc32'"):
+        cache.ensure(server.url("noindex.fa.gz"), known_hash="crc32:1234")
+
+
+# --- sources that do not answer ---------------------------------------------------------------
+
+
+def test_missing_file_is_a_clear_error(cache, server):
+    with pytest.raises(SourceError, match=r"nope\.fa\.gz: not found \(HTTP 404\)"):
+        cache.ensure(server.url("nope.fa.gz"))
+    assert [e["method"] for e in settle(server).log] == ["HEAD"]  # not retried
+    assert published(cache.root) == []
+    assert no_partial_downloads(cache)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_host_leaves_the_cache_unchanged(cache, cache_root):
+    url = f"http://127.0.0.1:{closed_port()}/{GENOME}"
+
+    with pytest.raises(SourceError, match=r"unreachable: .*refused.*gave up after 3 attempts"):
+        cache.ensure(url)
+
+    assert published(cache_root) == []
+    assert no_partial_downloads(cache)
+    assert [p for p in cache_files(cache_root) if p.startswith("genomes/")] == []
+    assert cache.entries() == []
+
+
+def test_partial_download_from_another_version_of_the_file_is_restarted(cache, server, genome_dir):
+    """The ETag recorded beside a partial file guards the resume."""
+    staging = cache.genomes / f".partial-{cache_entry(cache, server.url(GENOME))}"
+    staging.mkdir(parents=True)
+    (staging / "download").write_bytes(b"\x1f\x8b" + b"x" * 50_000)
+    size = (genome_dir / GENOME).stat().st_size
+    (staging / "download.json").write_text(json.dumps({"size": size, "etag": '"another-version"'}))
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert [e["range"] for e in settle(server).gets(GENOME)] == [None]
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+
+
+@pytest.mark.parametrize("state", ["", '{"size": ', "[]"])
+def test_unreadable_resume_state_restarts_instead_of_failing(cache, server, genome_dir, state):
+    staging = cache.genomes / f".partial-{cache_entry(cache, server.url(GENOME))}"
+    staging.mkdir(parents=True)
+    (staging / "download").write_bytes((genome_dir / GENOME).read_bytes()[:100_000])
+    (staging / "download.json").write_text(state)
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+
+
+def test_matching_partial_download_is_resumed(cache, server, genome_dir):
+    url = server.url(GENOME)
+    size = (genome_dir / GENOME).stat().st_size
+    staging = cache.genomes / f".partial-{cache_entry(cache, url)}"
+    staging.mkdir(parents=True)
+    (staging / "download").write_bytes((genome_dir / GENOME).read_bytes()[:100_000])
+    etag = f'"{(genome_dir / GENOME).stat().st_mtime_ns}-{size}"'  # what GenomeServer sends
+    (staging / "download.json").write_text(json.dumps({"size": size, "etag": etag}))
+
+    got = cache.ensure(url)
+
+    assert [e["range"] for e in settle(server).gets(GENOME)] == [f"bytes=100000-{size - 1}"]
+    assert got.bytes_downloaded == size - 100_000
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+
+
+def cache_entry(cache: GenomeCache, url: str) -> str:
+    from genomecache.locations import parse_location
+
+    return parse_location(url).entry_name
+
+
+# --- servers with their own rules ---------------------------------------------------------------
+
+
+def test_server_refusing_head_is_asked_for_one_byte(cache, server, genome_dir):
+    """Presigned S3 URLs sign GET only: HEAD answers 403, a ranged GET works."""
+    base = server.httpd.RequestHandlerClass
+
+    class NoHead(base):  # type: ignore[misc, valid-type]
+        def do_HEAD(self) -> None:
+            self.send_error(403)
+
+    server.httpd.RequestHandlerClass = NoHead
+
+    got = cache.ensure(server.url(GENOME))
+
+    assert settle(server).gets(GENOME)[0]["range"] == "bytes=0-0"
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+    assert got.size == (genome_dir / GENOME).stat().st_size
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(cache, server, genome_dir):
+    base = server.httpd.RequestHandlerClass
+    expected = "Basic " + base64.b64encode(b"reader:s3cr%t").decode()
+    seen: list[str | None] = []
+
+    class NeedsAuth(base):  # type: ignore[misc, valid-type]
+        def _serve(self, head: bool) -> None:
+            seen.append(self.headers.get("Authorization"))
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="genomes"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            super()._serve(head)
+
+    server.httpd.RequestHandlerClass = NeedsAuth
+    url = server.url(GENOME).replace("127.0.0.1", "reader:s3cr%25t@127.0.0.1")
+
+    got = cache.ensure(url)
+
+    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+    assert seen and set(seen) == {expected}
+    assert got.url == server.url(GENOME)
+
+
+def test_local_file_is_cached_without_network(cache, genome_dir):
+    weird = genome_dir / "my genome #1.fa"
+    weird.write_bytes((genome_dir / "ce.fa").read_bytes())
+
+    got = cache.ensure(str(weird))
+
+    assert got.source == "network"  # fetched into the cache, converted to BGZF
+    assert Path(got.fasta).name.endswith(".gz")
+    assert cache.ensure(str(weird)).source == "cache"
