@@ -62,18 +62,19 @@ def cmd_list(cache: GenomeCache, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entries, indent=1))
         return 0
-    print(f"{'size':>10}  {'last use':16}  {'verified':20}  source")
+    print(f"{'kind':6}  {'size':>10}  {'last use':16}  {'verified':25}  source")
     for e in entries:
         if "problem" in e:
-            print(f"{'?':>10}  {'':16}  {'PROBLEM':20}  {e['problem']}")
+            print(f"{e['kind']:6}  {'?':>10}  {'':16}  {'PROBLEM':25}  {e['problem']}")
             continue
         used = dt.datetime.fromtimestamp(e["last_used"]).strftime("%Y-%m-%d %H:%M")
-        print(f"{human(e['disk_bytes']):>10}  {used:16}  {e.get('verified_at', 'never'):20}  {e['url']}")
+        verified = e.get("verified_at", "never") if e["kind"] == "genome" else "per block, on read"
+        print(f"{e['kind']:6}  {human(e['disk_bytes']):>10}  {used:16}  {verified:25}  {e.get('url', '?')}")
     return 0
 
 
 def cmd_verify(cache: GenomeCache, args: argparse.Namespace) -> int:
-    entries = args.entry or [e["entry"] for e in cache.entries()]
+    entries = args.entry or [e["entry"] for e in cache.entries() if e["kind"] == "genome"]
     bad = 0
     for entry in entries:
         problem = cache.verify(entry, remove_bad=not args.keep)

@@ -130,6 +130,7 @@ class GenomeCache:
         self.genomes = self.root / "genomes"
         self.locks = self.root / "locks"
         self.receipts = self.root / "receipts"
+        self.ranges = self.root / "ranges"
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -284,7 +285,7 @@ class GenomeCache:
         except IntegrityError as exc:
             if discard_bad:  # only under the exclusive lock
                 log.warning("%s; it will be fetched again", exc)
-                self._discard(location.entry_name)
+                self.discard(location.entry_name)
             return None
         if record is None:
             return None
@@ -292,18 +293,19 @@ class GenomeCache:
         fasta = self.entry_dir(location.entry_name) / record["fasta"]
         return Resolved(location.display, location.entry_name, str(fasta), "cache", record["size"])
 
-    def _discard(self, entry: str) -> None:
-        """Move a bad or pruned entry out of sight atomically, then delete it."""
-        path = self.genomes / check_entry_name(entry)
-        if not os.path.lexists(path):
-            return
-        trash = self.genomes / f".trash-{entry}-{uuid.uuid4().hex[:8]}"
-        os.rename(path, trash)
-        if trash.is_symlink():
-            trash.unlink()
-        else:
-            shutil.rmtree(trash, ignore_errors=True)
-        shutil.rmtree(self.receipts / entry, ignore_errors=True)
+    def discard(self, entry: str, kind: str = "genome") -> None:
+        """Move a bad or pruned entry (``genome`` or ``range``) out of sight atomically, then delete it."""
+        parent = self.genomes if kind == "genome" else self.ranges
+        path = parent / check_entry_name(entry)
+        if os.path.lexists(path):
+            trash = parent / f".trash-{entry}-{uuid.uuid4().hex[:8]}"
+            os.rename(path, trash)
+            if trash.is_symlink():
+                trash.unlink()
+            else:
+                shutil.rmtree(trash, ignore_errors=True)
+        receipts = self.receipts / entry
+        shutil.rmtree(receipts if kind == "genome" else receipts / "range", ignore_errors=True)
 
     # --- download and publish --------------------------------------------------------------
 
@@ -344,7 +346,7 @@ class GenomeCache:
             fastaformat.fsync_path(file)
         os.chmod(staging, DIR_MODE)
         fastaformat.fsync_path(staging)
-        self._discard(entry)  # a leftover without entry.json (never ours) is not served
+        self.discard(entry)  # a leftover without entry.json (never ours) is not served
         os.rename(staging, self.genomes / entry)
         fastaformat.fsync_path(self.genomes)
         self._touch(entry)
@@ -460,25 +462,34 @@ class GenomeCache:
     # --- management ------------------------------------------------------------------------
 
     def entries(self) -> list[dict]:
-        """Published entries with size, source URL, last use and verification time."""
+        """Published entries with kind, size, source URL, last use and verification time.
+
+        ``genome`` entries are whole cached genomes; ``range`` entries hold the indexes and
+        fetched blocks of range mode (blocks are CRC-checked on every read).
+        """
         result = []
-        if not self.genomes.is_dir():
-            return result
-        for path in sorted(self.genomes.iterdir()):
-            if path.name.startswith(".") or path.is_symlink():
+        for kind, parent in (("genome", self.genomes), ("range", self.ranges)):
+            if not parent.is_dir():
                 continue
-            try:
-                record = self.read_entry(path.name)
-            except IntegrityError as exc:
-                result.append({"entry": path.name, "problem": str(exc), "size": 0, "last_used": 0})
-                continue
-            if record is None:
-                continue
-            lock = self.locks / f"{path.name}.lock"
-            record["last_used"] = lock.stat().st_mtime if lock.exists() else path.stat().st_mtime
-            record["disk_bytes"] = sum(f.stat().st_size for f in path.iterdir())
-            result.append(record)
+            for path in sorted(parent.iterdir()):
+                if path.name.startswith(".") or path.is_symlink():
+                    continue
+                try:
+                    record = self.read_entry(path.name) if kind == "genome" else _range_record(path)
+                except IntegrityError as exc:
+                    record = {"entry": path.name, "problem": str(exc)}
+                if record is None:
+                    continue
+                lock = self.locks / f"{self._lock_name(path.name, kind)}.lock"
+                record["kind"] = kind
+                record["last_used"] = lock.stat().st_mtime if lock.exists() else path.stat().st_mtime
+                record["disk_bytes"] = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+                result.append(record)
         return result
+
+    @staticmethod
+    def _lock_name(entry: str, kind: str) -> str:
+        return entry if kind == "genome" else f"{entry}.ranges"
 
     def verify(self, entry: str, remove_bad: bool = True) -> str | None:
         """Recompute the checksum and check EOF marker and indexes; a bad entry is removed."""
@@ -493,7 +504,7 @@ class GenomeCache:
                 fastaformat.check_indexes(fasta)
             except IntegrityError as exc:
                 if remove_bad:
-                    self._discard(entry)
+                    self.discard(entry)
                     return f"{exc}; removed, it will be fetched again on next use"
                 return str(exc)
             record["verified_at"] = _now()
@@ -520,12 +531,13 @@ class GenomeCache:
         for record in entries:
             if total <= max_size:
                 break
-            with self._lock(record["entry"], exclusive=True, wait=False) as locked:
+            lock = self._lock_name(record["entry"], record["kind"])
+            with self._lock(lock, exclusive=True, wait=False) as locked:
                 if not locked:
                     log.info("%s: in use; not pruned", record["entry"])
                     continue
                 if not dry_run:
-                    self._discard(record["entry"])
+                    self.discard(record["entry"], record["kind"])
             total -= record.get("disk_bytes", 0)
             removed.append(record["entry"])
         return removed
@@ -542,6 +554,19 @@ class GenomeCache:
             "problems": [r["problem"] for r in entries if "problem" in r],
             "partial_downloads": partial,
         }
+
+
+def _range_record(path: Path) -> dict | None:
+    """A range entry's record (its ``entry.json``), or None while it is being prepared."""
+    try:
+        record = json.loads((path / ENTRY_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        raise IntegrityError(f"range entry {path.name}: unreadable {ENTRY_FILE}") from None
+    if not isinstance(record, dict):
+        raise IntegrityError(f"range entry {path.name}: malformed {ENTRY_FILE}")
+    return record
 
 
 def resolve_for_reading(url: str, cache: GenomeCache) -> str:

@@ -70,7 +70,6 @@ BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 SHARD_BITS = 26  # blocks/<offset >> 26>/: a few hundred to a thousand block files per directory
 MAX_REQUEST = 16 << 20  # split a run of missing blocks into requests of at most this many bytes
 MEMORY_SPANS = 64  # blocks kept in memory per open genome (all of them on a read-only cache)
-RANGES = "ranges"
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # as locations.safe_basename makes them
 STALE = "stale"  # marks an entry whose remote file changed; the next prepare replaces it
 
@@ -639,11 +638,11 @@ class _OneFile:
 
 
 def _ranges_root(cache: GenomeCache) -> Path:
-    return cache.root / RANGES
+    return cache.ranges
 
 
 def _lock_name(entry: str) -> str:
-    return f"{entry}.ranges"
+    return GenomeCache._lock_name(entry, "range")
 
 
 def range_dir(cache: GenomeCache, entry: str) -> Path:
@@ -672,18 +671,6 @@ def read_range_entry(cache: GenomeCache, entry: str) -> dict | None:
         if file.is_symlink() or not file.is_file():
             return None
     return record
-
-
-def _discard_range_entry(cache: GenomeCache, entry: str) -> None:
-    path = _ranges_root(cache) / entry
-    if not os.path.lexists(path):
-        return
-    trash = _ranges_root(cache) / f".trash-{entry}-{uuid.uuid4().hex[:8]}"
-    os.rename(path, trash)
-    if trash.is_symlink():
-        trash.unlink()
-    else:
-        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _full_entry_available(cache: GenomeCache, location: Location) -> bool:
@@ -799,7 +786,7 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
             os.chmod(file, FILE_MODE)
             fastaformat.fsync_path(file)
         fastaformat.fsync_path(staging)
-        _discard_range_entry(cache, location.entry_name)  # an incomplete leftover is not served
+        cache.discard(location.entry_name, "range")  # an incomplete leftover is not served
         os.rename(staging, root / location.entry_name)
         fastaformat.fsync_path(root)
     except BaseException:

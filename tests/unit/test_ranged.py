@@ -561,3 +561,19 @@ def test_cli_fetch_with_range_access_writes_a_range_receipt(httpd, cache_root, t
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(receipt.read_text())["source"] == "network"
+
+
+def test_range_entries_are_listed_and_pruned_least_recently_used_first(cache, httpd, big):
+    www = Path(httpd.root)
+    shutil.copy(www / GENOME, www / "other.fa.gz")
+    for suffix in (".fai", ".gzi"):
+        shutil.copy(www / f"{GENOME}{suffix}", www / f"other.fa.gz{suffix}")
+    old = ranged.prepare(cache, httpd.url(GENOME))
+    new = ranged.prepare(cache, httpd.url("other.fa.gz"))
+    os.utime(cache.locks / f"{old.entry}.ranges.lock", (1, 1))  # used long ago
+    listed = {e["entry"]: e for e in cache.entries()}
+    assert listed[old.entry]["kind"] == listed[new.entry]["kind"] == "range"
+    keep = listed[new.entry]["disk_bytes"]
+    assert cache.prune(max_size=keep) == [old.entry]
+    assert [e["entry"] for e in cache.entries()] == [new.entry]
+    assert not (cache.ranges / old.entry).exists()
