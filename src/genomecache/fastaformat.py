@@ -87,15 +87,18 @@ def build_indexes(path: Path) -> None:
         raise NotFastaError(f"{path.name}: not a well-formed FASTA ({exc})") from None
 
 
-def read_gzi(path: Path) -> list[tuple[int, int]]:
-    """(compressed, uncompressed) offsets of every block start after the first."""
-    data = path.read_bytes()
+def parse_gzi(data: bytes, name: str = ".gzi") -> list[tuple[int, int]]:
+    """(compressed, uncompressed) offsets of every block start after the first, as htslib writes them."""
     if len(data) < 8:
-        raise IntegrityError(f"{path.name}: truncated .gzi")
+        raise IntegrityError(f"{name}: truncated .gzi")
     (count,) = struct.unpack_from("<Q", data)
     if len(data) != 8 + 16 * count:
-        raise IntegrityError(f"{path.name}: .gzi says {count} blocks but holds {(len(data) - 8) / 16:g}")
+        raise IntegrityError(f"{name}: .gzi says {count} blocks but holds {(len(data) - 8) / 16:g}")
     return [struct.unpack_from("<QQ", data, 8 + 16 * i) for i in range(count)]
+
+
+def read_gzi(path: Path) -> list[tuple[int, int]]:
+    return parse_gzi(path.read_bytes(), path.name)
 
 
 def bgzf_blocks(path: Path) -> list[tuple[int, int, int]]:

@@ -170,16 +170,6 @@ def check_bgzf(data: bytes, expected_ulen: int | None = None) -> None:
         raise ValueError(f"blocks hold {total} bytes, the .gzi says {expected_ulen}")
 
 
-def parse_gzi(data: bytes) -> list[tuple[int, int]]:
-    """(compressed, uncompressed) offsets of every block after the first, as htslib writes them."""
-    if len(data) < 8:
-        raise ValueError("truncated .gzi")
-    (count,) = struct.unpack_from("<Q", data)
-    if len(data) != 8 + 16 * count:
-        raise ValueError(f".gzi says {count} blocks but holds {(len(data) - 8) / 16:g}")
-    return [struct.unpack_from("<QQ", data, 8 + 16 * i) for i in range(count)]
-
-
 def parse_fai(data: bytes) -> list[tuple[str, int, int, int, int]]:
     """(name, length, offset, bases per line, bytes per line) per sequence."""
     records = []
@@ -732,9 +722,9 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
     if not all(blobs.values()):
         raise _NoRange("the source has no .fai and .gzi beside it")
     try:
-        gzi = parse_gzi(blobs[".gzi"] or b"")
+        gzi = fastaformat.parse_gzi(blobs[".gzi"] or b"")
         fai = parse_fai(blobs[".fai"] or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, IntegrityError) as exc:
         raise _NoRange(f"its index is unusable ({exc})") from None
     info = sources._with_retries(location, policy, sources.backend(location, policy).stat)
     if info.size is None or info.size <= len(BGZF_EOF):
@@ -902,8 +892,8 @@ def _open_ranged(
     fai, gzi = folder / f"{name}.fai", folder / f"{name}.gzi"
     gzi_bytes = gzi.read_bytes()
     try:
-        index = BlockIndex(parse_gzi(gzi_bytes), record["size"])
-    except ValueError as exc:
+        index = BlockIndex(fastaformat.parse_gzi(gzi_bytes), record["size"])
+    except (ValueError, IntegrityError) as exc:
         raise IntegrityError(f"range entry {location.entry_name}: {exc}") from None
     remote = Remote(location, record["size"], record.get("etag"), cache.policy)
     store = BlockStore(folder / "blocks", index, remote, cache.policy, cache._inside)
@@ -912,7 +902,7 @@ def _open_ranged(
         full = cache.ensure(location.url)
         path = stack.enter_context(cache.reading(full.fasta))
         same_size = Path(path).stat().st_size == record["size"]
-        if not same_size or parse_gzi(Path(f"{path}.gzi").read_bytes()) != parse_gzi(gzi_bytes):
+        if not same_size or fastaformat.read_gzi(Path(f"{path}.gzi")) != fastaformat.parse_gzi(gzi_bytes):
             raise RemoteChanged(
                 f"{location.display}: the downloaded file is not the one the range entry describes"
             )
