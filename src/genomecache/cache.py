@@ -7,6 +7,7 @@ Layout under the cache root (local disk or NFS/EFS)::
     genomes/.partial-<entry>/           a download in progress (resumable, never read)
     locks/<entry>.lock                  fcntl lock; its mtime records the last use
     receipts/<entry>/receipt.json       Nextflow storeDir output of download_genomes
+    ranges/<entry>/                     range mode's indexes and blocks (see :mod:`ranged`)
 
 Writers take an exclusive fcntl lock (works on NFSv4/EFS; the kernel or the NFS
 lease releases it when a holder dies, so a SIGKILLed downloader leaves no stale
