@@ -92,20 +92,26 @@ def genome_dir(tmp_path: Path, variants: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def big_genome(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A ~2.5 MB BGZF genome (random bases, so it does not compress) with samtools' indexes.
+    """A ~2.4 MB BGZF genome with samtools' indexes: ~8 Mbp of random bases (so it does not
+    compress) in 3 sequences with line widths 60, 70 and 80, descriptions and soft-masked runs.
 
-    Big enough that a transfer is written to disk in several pieces before it completes.
+    Big enough that a transfer is written to disk in several pieces before it completes,
+    and spans many BGZF blocks for range reads.
     """
     folder = tmp_path_factory.mktemp("big")
-    rng = random.Random(830)
+    rng = random.Random(20260)
     table = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
-    lines = []
-    for number in range(1, 4):
-        seq = rng.randbytes(3_000_000).translate(table)
-        lines.append(b">chr%d\n" % number)
-        lines.extend(seq[i : i + 60] + b"\n" for i in range(0, len(seq), 60))
+    parts = []
+    for name, length, width in (("chrA", 3_100_000, 60), ("chrB", 2_400_000, 70), ("chrC", 2_600_003, 80)):
+        seq = bytearray(rng.randbytes(length).translate(table))
+        for _ in range(40):  # soft-masked (lower case) stretches must come back as they are
+            start = rng.randrange(length - 5000)
+            stop = start + rng.randrange(1, 5000)
+            seq[start:stop] = seq[start:stop].lower()
+        parts.append(b">%s some description\n" % name.encode())
+        parts.extend(bytes(seq[i : i + width]) + b"\n" for i in range(0, length, width))
     fasta = folder / "big.fa"
-    fasta.write_bytes(b"".join(lines))
+    fasta.write_bytes(b"".join(parts))
     run("bgzip", "-f", fasta)
     run("samtools", "faidx", folder / "big.fa.gz")
     return folder / "big.fa.gz"

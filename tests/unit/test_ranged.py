@@ -39,25 +39,9 @@ SEQ_RETRIEVAL = Path(__file__).resolve().parents[2] / "bin" / "seq_retrieval.py"
 
 
 @pytest.fixture(scope="session")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """~8 Mbp of random bases in 3 sequences (line widths 60, 70, 80, soft-masked runs), BGZF + indexes."""
-    folder = tmp_path_factory.mktemp("ranged")
-    rng = random.Random(20260)
-    table = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
-    parts = []
-    for name, length, width in (("chrA", 3_100_000, 60), ("chrB", 2_400_000, 70), ("chrC", 2_600_003, 80)):
-        seq = bytearray(rng.randbytes(length).translate(table))
-        for _ in range(40):  # soft-masked (lower case) stretches must come back as they are
-            start = rng.randrange(length - 5000)
-            stop = start + rng.randrange(1, 5000)
-            seq[start:stop] = seq[start:stop].lower()
-        parts.append(b">%s some description\n" % name.encode())
-        parts.extend(bytes(seq[i : i + width]) + b"\n" for i in range(0, length, width))
-    fasta = folder / "big.fa"
-    fasta.write_bytes(b"".join(parts))
-    run("bgzip", "-f", fasta)
-    run("samtools", "faidx", folder / BIG)
-    return folder / BIG
+def big(big_genome: Path) -> Path:
+    """The suite's random BGZF genome (chrA-chrC, see conftest), served as ``BIG``."""
+    return big_genome
 
 
 def fai_records(fasta: Path) -> dict[str, tuple[int, int, int, int]]:
