@@ -41,7 +41,7 @@ from pathlib import Path
 from . import fastaformat, sources
 from .errors import GenomeCacheError, IntegrityError, SourceError
 from .locations import Location, parse_location
-from .retrieval import is_bgzf
+from .retrieval import is_bgzf, missing_files
 
 log = logging.getLogger(__name__)
 ENTRY_FILE = "entry.json"
@@ -254,8 +254,7 @@ class GenomeCache:
             # pyfaidx reads only BGZF named *.gz/*.bgz; plain gzip cannot be read by region at all
             log.warning("mirror has %s, which is not BGZF named *.gz; not using it", fasta.name)
             return None
-        needed = [Path(f"{fasta}.fai")] + ([Path(f"{fasta}.gzi")] if is_bgzf(fasta) else [])
-        if not all(p.is_file() for p in needed):
+        if missing_files(fasta):
             log.warning("mirror has %s without its index; not using it", fasta.name)
             return None
         return fasta
@@ -574,10 +573,9 @@ def resolve_for_reading(url: str, cache: GenomeCache) -> str:
     """A local path to read ``url`` from: indexed local files in place, anything else via the cache."""
     location = parse_location(url)
     if location.scheme == "file":
-        path = Path(location.local_path)
-        needed = [Path(f"{path}.fai")] + ([Path(f"{path}.gzi")] if path.is_file() and is_bgzf(path) else [])
-        if path.is_file() and all(p.is_file() for p in needed):
-            return str(path)
+        path = location.local_path
+        if not missing_files(path):
+            return path
     try:
         return cache.ensure(url).fasta
     except SourceError:

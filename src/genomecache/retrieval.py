@@ -28,14 +28,22 @@ def is_bgzf(path: str | os.PathLike[str]) -> bool:
     return len(head) == 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
 
 
+def missing_files(path: str | os.PathLike[str]) -> list[str]:
+    """Names of the files a FASTA needs for indexed reading that are absent: itself, its
+    ``.fai`` and, when it is BGZF, its ``.gzi``."""
+    path = str(path)
+    if not os.path.isfile(path):
+        return [os.path.basename(path)]
+    needed = [path + ".fai"] + ([path + ".gzi"] if is_bgzf(path) else [])
+    return [os.path.basename(p) for p in needed if not os.path.isfile(p)]
+
+
 def open_genome(path: str | os.PathLike[str]) -> Faidx:
     """Open an indexed FASTA (plain or BGZF) for reading without touching its indexes."""
-    path = str(path)
-    needed = [path, path + ".fai"] + ([path + ".gzi"] if is_bgzf(path) else [])
-    missing = [p for p in needed if not os.path.exists(p)]
+    missing = missing_files(path)
     if missing:
-        raise IntegrityError(f"genome {path}: missing {', '.join(os.path.basename(m) for m in missing)}")
-    return Faidx(path, build_index=False, rebuild=False, as_raw=True, sequence_always_upper=False)
+        raise IntegrityError(f"genome {path}: missing {', '.join(missing)}")
+    return Faidx(str(path), build_index=False, rebuild=False, as_raw=True, sequence_always_upper=False)
 
 
 @dataclass
