@@ -15,10 +15,12 @@ import logging
 import sys
 
 from genomecache import ranged
-from genomecache.cache import GenomeCache, default_cache_dir, resolve_for_reading
+from genomecache.cache import GenomeCache, default_cache_dir
 from genomecache.errors import GenomeCacheError
 from genomecache.requests import parse_request
-from genomecache.retrieval import OUTPUT_TYPES, Genome, retrieve, write_outputs
+from genomecache.retrieval import OUTPUT_TYPES, open_whole, run_request
+
+DEFAULT_VARIANT_API = "https://www.alliancegenome.org/api/variant/"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seq_strand", default="+")
     p.add_argument("--exon_seq_regions", required=True, help="JSON list of regions")
     p.add_argument("--cds_seq_regions", default="[]", help="JSON list of regions with frame")
-    p.add_argument("--variant_ids", default="[]", help="JSON list (not supported: needs the Alliance API)")
+    p.add_argument("--variant_ids", default="[]", help="JSON list of variant ids to embed")
+    p.add_argument(
+        "--variant_api",
+        default=DEFAULT_VARIANT_API,
+        help="variant API base URL; the URL-quoted variant id is appended (default: %(default)s)",
+    )
     p.add_argument("--alt_seq_name_suffix", default="_alt")
     p.add_argument("--fasta_file_url", required=True)
     p.add_argument("--output_type", required=True, type=str.lower, choices=OUTPUT_TYPES)
@@ -73,24 +80,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         request = parse_request(raw)
         cache = GenomeCache(args.cache_dir, args.genome_mirror)
+        lookup = None
+        if request.variant_ids:
+            from genomecache.variant_api import VariantSource  # only variant requests need it
+
+            lookup = VariantSource(cache, args.variant_api)
         if args.access == "range":
-            with ranged.open_genome(cache, request.fasta_file_url) as genome:
-                genome.prefetch(request.seq_id, request.exons + request.cds)
-                sequence = retrieve(genome, request, args.output_type, unmasked=args.unmasked)
-                logging.info("%s: genome read via %s", request.unique_entry_id, genome.stats)
+            opened = ranged.open_genome(cache, request.fasta_file_url)
         else:
-            fasta = resolve_for_reading(request.fasta_file_url, cache)
-            with cache.reading(fasta) as path, Genome.open(path) as genome:
-                sequence = retrieve(genome, request, args.output_type, unmasked=args.unmasked)
-        if not sequence:
-            raise GenomeCacheError(
-                f"request {request.unique_entry_id}: the {args.output_type} sequence is empty"
+            opened = open_whole(cache, request.fasta_file_url)
+        with opened as genome:
+            result = run_request(
+                genome,
+                request,
+                args.output_type,
+                sequence_output_file=args.sequence_output_file,
+                unmasked=args.unmasked,
+                variants=lookup,
             )
-        write_outputs(request, args.output_type, sequence, sequence_output_file=args.sequence_output_file)
+            if args.access == "range":
+                logging.info("%s: genome read via %s", request.unique_entry_id, genome.stats)
     except GenomeCacheError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1
-    logging.info("%s: %d residues", request.unique_entry_id, len(sequence))
+    logging.info("%s: %d residues", request.unique_entry_id, result.residues)
     return 0
 
 

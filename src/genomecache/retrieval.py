@@ -6,10 +6,13 @@ a cached file, so missing indexes are an error here, not a reason to build them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from Bio.Seq import reverse_complement
 from pyfaidx import Faidx
@@ -18,7 +21,14 @@ from .errors import GenomeCacheError, IntegrityError, RequestError
 from .requests import Region, Request
 from .translation import in_frame, longest_orf, translate
 
+if TYPE_CHECKING:
+    from .cache import GenomeCache
+    from .variants import Variant
+
 OUTPUT_TYPES = ("protein", "transcript")
+
+#: ``(request_id, variant_id) -> Variant``: where a request's variants come from.
+VariantLookup = Callable[[str, str], "Variant"]
 
 
 def is_bgzf(path: str | os.PathLike[str]) -> bool:
@@ -84,6 +94,19 @@ class Genome:
         return str(self.faidx.fetch(seq_id, region.start, region.end))
 
 
+@contextlib.contextmanager
+def open_whole(cache: GenomeCache, url: str) -> Iterator[Genome]:
+    """Open the genome at ``url`` read whole: in place when local and indexed, else via the cache.
+
+    The cache's shared lock is held while the genome is open, so prune never removes it.
+    """
+    from .cache import resolve_for_reading  # cache imports this module
+
+    fasta = resolve_for_reading(url, cache)
+    with cache.reading(fasta) as path, Genome.open(path) as genome:
+        yield genome
+
+
 def stranded(genome: Genome, request: Request, regions: tuple[Region, ...], field: str) -> str:
     """Regions joined in transcript order; reverse-complemented on the minus strand."""
     # Joined in genome order, the minus strand's transcript order is its reverse complement.
@@ -124,14 +147,19 @@ def retrieve(
     return translate(coding_sequence(genome, request, table or 1), table)
 
 
-def write_outputs(
+def write_records(
     request: Request,
     output_type: str,
-    sequence: str,
+    records: list[tuple[str, str]],
+    seqinfo: dict[str, dict],
     outdir: str | os.PathLike[str] = ".",
     sequence_output_file: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``<id>-<type>.fa`` and ``<id>-seqinfo.json`` as PAVI's downstream steps expect."""
+    """Write FASTA records (name, sequence) and the seqinfo mapping as PAVI names them.
+
+    ``<id>-<type>.fa`` (or ``sequence_output_file``) gets the records in order;
+    ``<id>-seqinfo.json`` maps each sequence name to its info object.
+    """
     outdir = Path(outdir)
     fasta = (
         Path(sequence_output_file)
@@ -139,6 +167,102 @@ def write_outputs(
         else outdir / f"{request.unique_entry_id}-{output_type}.fa"
     )
     info = outdir / f"{request.unique_entry_id}-seqinfo.json"
-    fasta.write_text(f">{request.base_seq_name}\n{sequence}\n")
-    info.write_text(json.dumps({request.base_seq_name: {}}) + "\n")
+    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in records))
+    info.write_text(json.dumps(seqinfo) + "\n")
     return fasta, info
+
+
+def write_outputs(
+    request: Request,
+    output_type: str,
+    sequence: str,
+    outdir: str | os.PathLike[str] = ".",
+    sequence_output_file: str | None = None,
+) -> tuple[Path, Path]:
+    """Write ``<id>-<type>.fa`` and ``<id>-seqinfo.json`` for a request without variants."""
+    return write_records(
+        request,
+        output_type,
+        [(request.base_seq_name, sequence)],
+        {request.base_seq_name: {}},
+        outdir,
+        sequence_output_file,
+    )
+
+
+@dataclass
+class RequestResult:
+    """What :func:`run_request` wrote."""
+
+    fasta: Path
+    seqinfo: Path
+    residues: int
+    alt_error: str | None = None
+
+
+def run_request(
+    genome: Genome,
+    request: Request,
+    output_type: str,
+    outdir: str | os.PathLike[str] = ".",
+    *,
+    sequence_output_file: str | None = None,
+    unmasked: bool = False,
+    codon_table: int | None = None,
+    variants: VariantLookup | None = None,
+) -> RequestResult:
+    """Do one request's whole work on an already open genome and write its two files.
+
+    Parameters
+    ----------
+    genome
+        An open genome: :class:`Genome`, or range mode's genome (it is prefetched first).
+    request
+        The validated request.
+    output_type
+        ``protein`` or ``transcript``.
+    outdir
+        Where ``<id>-<type>.fa`` and ``<id>-seqinfo.json`` go.
+    sequence_output_file
+        Another name for the FASTA (PAVI's option).
+    unmasked
+        Uppercase soft-masked bases (transcripts).
+    codon_table
+        The run's NCBI table for requests that name none.
+    variants
+        ``(request_id, variant_id) -> Variant`` (see :class:`genomecache.variant_api.VariantSource`);
+        needed when the request has ``variant_ids``.
+
+    Raises
+    ------
+    GenomeCacheError
+        One line naming the request (and the variant, for a variant that cannot be fetched).
+    """
+    if hasattr(genome, "prefetch"):  # range mode: all blocks of the request in one go
+        genome.prefetch(request.seq_id, request.exons + request.cds)
+    variant_list = []
+    if request.variant_ids:
+        if variants is None:
+            raise RequestError(request.unique_entry_id, "variant_ids", "no variant API configured")
+        # PAVI reads variant_ids as a set: a repeated id is embedded once
+        variant_list = [variants(request.unique_entry_id, v) for v in dict.fromkeys(request.variant_ids)]
+    sequence = retrieve(genome, request, output_type, unmasked=unmasked, codon_table=codon_table)
+    if not sequence:
+        raise GenomeCacheError(f"request {request.unique_entry_id}: the {output_type} sequence is empty")
+    if not variant_list:
+        fasta, info = write_outputs(request, output_type, sequence, outdir, sequence_output_file)
+        return RequestResult(fasta, info, len(sequence))
+    from .variants import embed_request  # only requests with variants pay for it
+
+    alt = embed_request(
+        genome, request, output_type, variant_list, unmasked=unmasked, codon_table=codon_table
+    )
+    ref_name = request.base_seq_name + "_ref"
+    alt_name = request.base_seq_name + request.alt_seq_name_suffix
+    records = [(ref_name, sequence)]
+    if alt.sequence is not None:
+        records.append((alt_name, alt.sequence))
+    fasta, info = write_records(
+        request, output_type, records, {ref_name: {}, alt_name: alt.info()}, outdir, sequence_output_file
+    )
+    return RequestResult(fasta, info, len(sequence), alt.error)
