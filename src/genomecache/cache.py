@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 ENTRY_FILE = "entry.json"
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 DIR_MODE, FILE_MODE, STAGING_MODE = 0o755, 0o644, 0o700
+# published entries are read-only for everyone, so no task or library (pyfaidx rewrites a
+# .fai it thinks stale) can change one in place; discard() makes them writable before removal
+PUBLISHED_FILE_MODE, PUBLISHED_DIR_MODE = 0o444, 0o555
+RECORD_FORMAT = 2  # entry.json with index digests and its own digest
+INDEX_SUFFIXES = (".fai", ".gzi")
 _ENTRY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
@@ -114,6 +119,29 @@ def parse_known_hash(known: str | None) -> tuple[str, str] | None:
     return algorithm, value.lower()
 
 
+_ASIDE = re.compile(r"\.(?:quarantine|trash|partial)-(?P<entry>.+?)(?:-[0-9a-f]{8})?")
+
+
+def _rmtree(path: Path) -> None:
+    """Delete a directory tree whose folders are read-only (published entries are 0555)."""
+    for folder in [path, *(p for p in path.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        with contextlib.suppress(OSError):
+            os.chmod(folder, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def record_digest(record: dict) -> str:
+    """sha256 of an entry record without its own digest (any change to ``entry.json`` shows)."""
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line (damaged data can make messages long or multi-line)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 class GenomeCache:
     """A cache root, optionally backed by a read-only mirror of files by basename."""
 
@@ -123,8 +151,10 @@ class GenomeCache:
         mirror: str | os.PathLike[str] | None = None,
         policy: sources.RetryPolicy | None = None,
         progress: bool = True,
+        session: str = "",
     ) -> None:
         self.root = Path(root).absolute()
+        self.session = session  # the run that fetches a genome is recorded in its entry
         self.mirror = Path(mirror).absolute() if mirror else None
         self.policy = policy or sources.RetryPolicy()
         self.progress = progress
@@ -217,14 +247,22 @@ class GenomeCache:
     # --- lookup ----------------------------------------------------------------------------
 
     def read_entry(self, entry: str) -> dict | None:
-        """The published entry's record, or None when it is not (completely) published."""
+        """The published entry's record, or None when it is not (completely) published.
+
+        Checks what can be checked cheaply on every open: ``entry.json`` against its own
+        digest, the FASTA's size, modification time and BGZF end-of-file marker, and each
+        index's size and sha256 as recorded at publish (indexes are small; a changed
+        ``.fai``/``.gzi`` would serve wrong bases). A FASTA whose modification time changed
+        is hashed whole. Data blocks are covered by their BGZF CRCs when read.
+        :class:`IntegrityError` names the entry and what is wrong.
+        """
         path = self.entry_dir(entry) / ENTRY_FILE
         try:
-            record = json.loads(path.read_text())
+            record = json.loads(path.read_bytes())
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError) as exc:
-            raise IntegrityError(f"cache entry {entry}: unreadable {ENTRY_FILE} ({exc})") from None
+            raise IntegrityError(f"cache entry {entry}: unreadable {ENTRY_FILE} ({_one_line(exc)})") from None
         # a damaged or tampered record must not crash us nor name a file outside the entry
         name = record.get("fasta") if isinstance(record, dict) else None
         if (
@@ -234,12 +272,51 @@ class GenomeCache:
             or not isinstance(record.get("size"), int)
         ):
             raise IntegrityError(f"cache entry {entry}: malformed {ENTRY_FILE}")
+        sealed = record.get("format") == RECORD_FORMAT
+        if sealed and record.get("record_sha256") != record_digest(record):
+            raise IntegrityError(f"cache entry {entry}: {ENTRY_FILE} changed since publish")
         fasta = self.entry_dir(entry) / name
         for file in (fasta, Path(f"{fasta}.fai"), Path(f"{fasta}.gzi")):
             if file.is_symlink() or not file.is_file():
                 raise IntegrityError(f"cache entry {entry}: {file.name} is missing or not a regular file")
-        if fasta.stat().st_size != record["size"] or not fastaformat.has_bgzf_eof(fasta):
+        stat = fasta.stat()
+        if stat.st_size != record["size"] or not fastaformat.has_bgzf_eof(fasta):
             raise IntegrityError(f"cache entry {entry}: {fasta.name} is truncated or changed since publish")
+        if not sealed:  # published before index digests were recorded: check indexes against the data
+            fastaformat.check_indexes(fasta)
+            return record
+        indexes = record.get("index_files")
+        if not isinstance(indexes, dict):
+            raise IntegrityError(f"cache entry {entry}: malformed {ENTRY_FILE}")
+        for suffix in INDEX_SUFFIXES:
+            index = Path(f"{fasta}{suffix}")
+            want = indexes.get(suffix) or {}
+            if index.stat().st_size != want.get("size") or sha256_file(index) != want.get("sha256"):
+                raise IntegrityError(f"cache entry {entry}: {index.name} changed since publish")
+        if stat.st_mtime_ns != record.get("mtime_ns") and sha256_file(fasta) != record.get("sha256"):
+            raise IntegrityError(
+                f"cache entry {entry}: {fasta.name} changed since publish (checksum mismatch)"
+            )
+        return record
+
+    def seal(self, staging: Path, record: dict) -> dict:
+        """Record each index's size and sha256, who fetched it and the record's own digest,
+        then write ``entry.json`` into ``staging``; called once just before publish."""
+        fasta = staging / record["fasta"]
+        record = {k: v for k, v in record.items() if k not in ("record_sha256", "last_used", "disk_bytes")}
+        record["format"] = RECORD_FORMAT
+        record["mtime_ns"] = fasta.stat().st_mtime_ns
+        record["index_files"] = {
+            suffix: {
+                "size": Path(f"{fasta}{suffix}").stat().st_size,
+                "sha256": sha256_file(Path(f"{fasta}{suffix}")),
+            }
+            for suffix in INDEX_SUFFIXES
+        }
+        if self.session and "session" not in record:
+            record["session"] = self.session
+        record["record_sha256"] = record_digest(record)
+        (staging / ENTRY_FILE).write_text(json.dumps(record, indent=1) + "\n")
         return record
 
     def _from_mirror(self, location: Location) -> Path | None:
@@ -270,42 +347,103 @@ class GenomeCache:
         mirrored = self._from_mirror(location)
         if mirrored:
             return Resolved(location.display, entry, str(mirrored), "mirror", mirrored.stat().st_size)
-        hit = self._hit(location, discard_bad=False)
+        hit, problem = self._hit(location, discard_bad=False)
         if hit:
             return hit
+        if problem and not self.writable():
+            raise IntegrityError(self.repair_hint(entry, problem))
         with self._lock(entry, exclusive=True):
-            hit = self._hit(location, discard_bad=True)
+            hit, _ = self._hit(location, discard_bad=True)
             if hit:
                 return hit
-            return self._download(location, known_hash)
+            resolved = self._download(location, known_hash)
+        with contextlib.suppress(OSError, GenomeCacheError):
+            self.sweep(partials=False)  # quarantined entries no reader holds any more
+        return resolved
 
-    def _hit(self, location: Location, discard_bad: bool) -> Resolved | None:
+    def writable(self) -> bool:
+        """Whether this process can publish into the cache (False on a read-only mount)."""
+        path = self.genomes if self.genomes.is_dir() else self.root
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        return os.access(path, os.W_OK)
+
+    def repair_hint(self, entry: str, problem: str) -> str:
+        return (
+            f"{problem}; the cache is not writable here: run "
+            f"'genome_cache.py --cache-dir {self.root} verify {entry}' (or 'remove {entry}') "
+            "where it is writable, then rerun"
+        )
+
+    def _hit(self, location: Location, discard_bad: bool) -> tuple[Resolved | None, str | None]:
+        """The published entry if it passes :meth:`read_entry`, else the problem found."""
         try:
             record = self.read_entry(location.entry_name)
         except IntegrityError as exc:
             if discard_bad:  # only under the exclusive lock
                 log.warning("%s; it will be fetched again", exc)
                 self.discard(location.entry_name)
-            return None
+            return None, str(exc)
         if record is None:
-            return None
+            return None, None
         self._touch(location.entry_name)
         fasta = self.entry_dir(location.entry_name) / record["fasta"]
-        return Resolved(location.display, location.entry_name, str(fasta), "cache", record["size"])
+        return Resolved(location.display, location.entry_name, str(fasta), "cache", record["size"]), None
 
-    def discard(self, entry: str, kind: str = "genome") -> None:
-        """Move a bad or pruned entry (``genome`` or ``range``) out of sight atomically, then delete it."""
+    def discard(self, entry: str, kind: str = "genome", held: bool = True) -> None:
+        """Move a bad or pruned entry (``genome`` or ``range``) out of sight atomically.
+
+        With ``held`` (the caller holds the entry's exclusive lock, so no one reads it) it is
+        deleted at once; otherwise (a reader found damage under its shared lock) it stays in
+        ``.quarantine-*`` until no one holds the lock (:meth:`sweep`, run by prune and
+        fetch). The storeDir receipt goes too, so the next run fetches the entry again.
+        """
         parent = self.genomes if kind == "genome" else self.ranges
         path = parent / check_entry_name(entry)
         if os.path.lexists(path):
-            trash = parent / f".trash-{entry}-{uuid.uuid4().hex[:8]}"
+            trash = parent / f".quarantine-{entry}-{uuid.uuid4().hex[:8]}"
             os.rename(path, trash)
             if trash.is_symlink():
                 trash.unlink()
-            else:
-                shutil.rmtree(trash, ignore_errors=True)
+            elif held:
+                _rmtree(trash)
         receipts = self.receipts / entry
         shutil.rmtree(receipts if kind == "genome" else receipts / "range", ignore_errors=True)
+
+    def quarantine(self, entry: str, problem: str) -> str:
+        """Move a damaged entry aside (a reader found it); the message says what happens next.
+
+        Never waits: readers holding the shared lock keep their open files; the entry is
+        deleted once no one holds it. On a cache this process cannot write, the message
+        names the command that repairs it.
+        """
+        try:
+            self.discard(entry, held=False)
+        except OSError:
+            return self.repair_hint(entry, problem)
+        log.warning("%s; moved aside, it will be fetched again", problem)
+        return f"{problem}; moved aside, rerun to fetch it again"
+
+    def sweep(self, partials: bool = True) -> list[str]:
+        """Delete quarantined entries (and stale partial downloads) that no process holds."""
+        removed = []
+        for parent, kind in ((self.genomes, "genome"), (self.ranges, "range")):
+            if not parent.is_dir():
+                continue
+            for path in sorted(parent.iterdir()):
+                match = _ASIDE.fullmatch(path.name)
+                if not match or path.is_symlink() or (path.name.startswith(".partial-") and not partials):
+                    continue
+                entry = match.group("entry")
+                if not _ENTRY_NAME.fullmatch(entry):
+                    continue
+                lock = entry if kind == "genome" else self._lock_name(entry, kind)
+                with self._lock(lock, exclusive=True, wait=False) as free:
+                    if not free:
+                        continue
+                    _rmtree(path)
+                removed.append(path.name)
+        return removed
 
     # --- download and publish --------------------------------------------------------------
 
@@ -336,15 +474,15 @@ class GenomeCache:
             shutil.rmtree(staging, ignore_errors=True)  # never resume from bad bytes
             raise
         record.update(bytes_downloaded=got.bytes_transferred, seconds=round(got.seconds, 3))
-        (staging / ENTRY_FILE).write_text(json.dumps(record, indent=1) + "\n")
+        record = self.seal(staging, record)  # INTEGRITY: index digests, session, record digest
         keep = {record["fasta"], f"{record['fasta']}.fai", f"{record['fasta']}.gzi", ENTRY_FILE}
         for file in staging.iterdir():
             if file.name not in keep:  # leftovers of an interrupted attempt are not published
                 file.unlink()
                 continue
-            os.chmod(file, FILE_MODE)
+            os.chmod(file, PUBLISHED_FILE_MODE)
             fastaformat.fsync_path(file)
-        os.chmod(staging, DIR_MODE)
+        os.chmod(staging, PUBLISHED_DIR_MODE)
         fastaformat.fsync_path(staging)
         self.discard(entry)  # a leftover without entry.json (never ours) is not served
         os.rename(staging, self.genomes / entry)
@@ -445,19 +583,55 @@ class GenomeCache:
 
     @contextlib.contextmanager
     def reading(self, fasta: str | os.PathLike[str]) -> Iterator[Path]:
-        """Hold a shared lock on the entry a cached FASTA belongs to while it is read."""
+        """Hold a shared lock on the entry a cached FASTA belongs to while it is read.
+
+        The entry is checked on open (:meth:`read_entry`). Anything but a
+        :class:`GenomeCacheError` raised while reading (a BGZF CRC error, ``struct.error``,
+        pyfaidx on a damaged file) becomes one :class:`IntegrityError` line naming the
+        entry; if the entry is then found damaged it is quarantined, so the next run
+        fetches it again.
+        """
         fasta = Path(fasta).absolute()
         entry = fasta.parent.name
         if fasta.parent.parent != self.genomes:
-            yield fasta  # a mirror or user file: not ours to prune
+            # a mirror or user file: not ours to prune or heal, but never a traceback
+            try:
+                yield fasta
+            except GenomeCacheError:
+                raise
+            except Exception as exc:
+                log.debug("reading %s failed", fasta, exc_info=True)
+                raise IntegrityError(f"genome {fasta.name}: unreadable ({_one_line(exc)})") from None
             return
         with self._lock(entry, exclusive=False):
-            if self.read_entry(entry) is None:
+            try:
+                record = self.read_entry(entry)
+            except IntegrityError as exc:
+                raise IntegrityError(self.quarantine(entry, str(exc))) from None
+            if record is None or record["fasta"] != fasta.name:
                 raise IntegrityError(
                     f"cache entry {entry} is not published (pruned?); rerun to fetch it again"
                 )
             self._touch(entry)
-            yield fasta
+            try:
+                yield fasta
+            except GenomeCacheError:
+                raise
+            except Exception as exc:
+                log.debug("reading %s failed", fasta, exc_info=True)
+                raise IntegrityError(self._read_failed(entry, fasta, exc)) from None
+
+    def _read_failed(self, entry: str, fasta: Path, exc: BaseException) -> str:
+        """Tell damage (quarantined) from any other failure while reading an entry."""
+        problem = f"cache entry {entry}: reading {fasta.name} failed ({_one_line(exc)})"
+        try:
+            fastaformat.check_bgzf(fasta)  # every block's CRC: slow, but only on this path
+            fastaformat.check_indexes(fasta)
+        except IntegrityError as damage:
+            return self.quarantine(entry, f"cache entry {entry}: damaged ({damage})")
+        except OSError as err:
+            return f"{problem}; {err.strerror or err}"
+        return problem
 
     # --- management ------------------------------------------------------------------------
 
@@ -492,7 +666,10 @@ class GenomeCache:
         return entry if kind == "genome" else f"{entry}.ranges"
 
     def verify(self, entry: str, remove_bad: bool = True) -> str | None:
-        """Recompute the checksum and check EOF marker and indexes; a bad entry is removed."""
+        """Recompute the checksum and every block's CRC, check EOF marker and indexes.
+
+        A bad entry is removed (it is fetched again on next use).
+        """
         with self._lock(entry, exclusive=True):
             try:
                 record = self.read_entry(entry)
@@ -501,6 +678,7 @@ class GenomeCache:
                 fasta = self.entry_dir(entry) / record["fasta"]
                 if sha256_file(fasta) != record["sha256"]:
                     raise IntegrityError(f"cache entry {entry}: checksum mismatch (bit rot or tampering)")
+                fastaformat.check_bgzf(fasta)
                 fastaformat.check_indexes(fasta)
             except IntegrityError as exc:
                 if remove_bad:
@@ -508,29 +686,53 @@ class GenomeCache:
                     return f"{exc}; removed, it will be fetched again on next use"
                 return str(exc)
             record["verified_at"] = _now()
-            self._rewrite_record(entry, record)
+            with contextlib.suppress(OSError):  # only the entry's owner may note it in place
+                self._rewrite_record(entry, record)
             return None
 
     def _rewrite_record(self, entry: str, record: dict) -> None:
-        path = self.entry_dir(entry) / ENTRY_FILE
+        """Replace ``entry.json`` atomically (re-sealed), briefly opening the read-only folder."""
+        folder = self.entry_dir(entry)
+        path = folder / ENTRY_FILE
         tmp = path.with_name(f".{ENTRY_FILE}.{uuid.uuid4().hex[:8]}")
-        record = {k: v for k, v in record.items() if k not in ("last_used", "disk_bytes")}
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.chmod(tmp, FILE_MODE)
-        fastaformat.fsync_path(tmp)
-        os.replace(tmp, path)
+        record = {k: v for k, v in record.items() if k not in ("last_used", "disk_bytes", "kind")}
+        if record.get("format") == RECORD_FORMAT:
+            record["record_sha256"] = record_digest(record)
+        os.chmod(folder, DIR_MODE)
+        try:
+            tmp.write_text(json.dumps(record, indent=1) + "\n")
+            os.chmod(tmp, PUBLISHED_FILE_MODE)
+            fastaformat.fsync_path(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            os.chmod(folder, PUBLISHED_DIR_MODE)
+
+    def remove(self, entry: str) -> str:
+        """Remove one entry (genome and range data) now; refuses while a task reads or downloads it."""
+        check_entry_name(entry)
+        kinds = [
+            k
+            for k in ("genome", "range")
+            if os.path.lexists((self.genomes if k == "genome" else self.ranges) / entry)
+        ]
+        if not kinds:
+            raise GenomeCacheError(f"cache entry {entry}: not in the cache")
+        for kind in kinds:
+            with self._lock(self._lock_name(entry, kind), exclusive=True, wait=False) as free:
+                if not free:
+                    raise GenomeCacheError(f"cache entry {entry}: in use by another task; not removed")
+                self.discard(entry, kind)
+        return entry
 
     def prune(self, max_size: int, dry_run: bool = False) -> list[str]:
         """Remove least recently used entries until the cache holds at most ``max_size`` bytes.
 
         An entry being read (shared lock held) or downloaded is skipped, never removed.
+        Quarantined entries and partial downloads that no process holds are removed too.
         """
-        entries = sorted(self.entries(), key=lambda r: r["last_used"])
-        total = sum(r.get("disk_bytes", 0) for r in entries)
         removed = []
-        for record in entries:
-            if total <= max_size:
-                break
+        for record in self.prune_plan(max_size)["remove"]:
             lock = self._lock_name(record["entry"], record["kind"])
             with self._lock(lock, exclusive=True, wait=False) as locked:
                 if not locked:
@@ -538,9 +740,23 @@ class GenomeCache:
                     continue
                 if not dry_run:
                     self.discard(record["entry"], record["kind"])
-            total -= record.get("disk_bytes", 0)
             removed.append(record["entry"])
+        if not dry_run:
+            removed += self.sweep()
         return removed
+
+    def prune_plan(self, max_size: int) -> dict:
+        """Which entries prune keeps and which it removes (least recently used first)."""
+        entries = sorted(self.entries(), key=lambda r: r["last_used"])
+        total = sum(r.get("disk_bytes", 0) for r in entries)
+        keep, remove = [], []
+        for record in entries:
+            if total > max_size:
+                remove.append(record)
+                total -= record.get("disk_bytes", 0)
+            else:
+                keep.append(record)
+        return {"keep": keep, "remove": remove, "bytes_after": total}
 
     def status(self) -> dict:
         """Totals and any downloads in progress or abandoned."""
@@ -570,18 +786,71 @@ def _range_record(path: Path) -> dict | None:
 
 
 def resolve_for_reading(url: str, cache: GenomeCache) -> str:
-    """A local path to read ``url`` from: indexed local files in place, anything else via the cache."""
+    """A local path to read ``url`` from: indexed local files in place, anything else via the cache.
+
+    A file inside the cache (the pipeline hands a cached genome over as ``file://``) is
+    the cache entry itself: it is checked, and when damaged or gone it is fetched again
+    from the URL its entry records, never treated as a source of its own.
+    """
     location = parse_location(url)
     if location.scheme == "file":
-        path = location.local_path
+        path = Path(location.local_path)
+        if path.absolute().parent.parent == cache.genomes:
+            return _resolve_entry_file(path.absolute(), cache)
         if not missing_files(path):
-            return path
+            return str(path)
+    return _ensure_for_reading(url, cache)
+
+
+def _ensure_for_reading(url: str, cache: GenomeCache) -> str:
+    location = parse_location(url)
     try:
         return cache.ensure(url).fasta
-    except SourceError:
+    except GenomeCacheError:
         raise
     except OSError as exc:
-        raise GenomeCacheError(f"{location.display}: cannot write the cache: {exc.strerror}") from None
+        raise GenomeCacheError(
+            f"{location.display}: cache {cache.root}: {exc.strerror or _one_line(exc)}"
+        ) from None
+
+
+def _resolve_entry_file(path: Path, cache: GenomeCache) -> str:
+    """A cached FASTA named by path: the entry if sound, else fetched again from its URL."""
+    entry = path.parent.name
+    try:
+        record = cache.read_entry(entry)
+        if record is not None and record["fasta"] == path.name:
+            return str(path)
+        problem = f"cache entry {entry} is not published (pruned or removed)"
+    except IntegrityError as exc:
+        problem = str(exc)
+        record = None
+    # the URL an entry records is trusted only if it names this very entry
+    url = _recorded_url(cache, entry) if record is None else record.get("url")
+    if not url:
+        if not cache.writable():
+            raise IntegrityError(cache.repair_hint(entry, problem))
+        raise IntegrityError(
+            f"{problem}; its source URL is unknown here: rerun the pipeline (its download step "
+            f"fetches it again) or run 'genome_cache.py --cache-dir {cache.root} fetch URL'"
+        )
+    log.warning("%s; fetching it again from %s", problem, url)
+    try:
+        return _ensure_for_reading(url, cache)
+    except SourceError as exc:
+        raise SourceError(f"{problem}; fetching it again failed: {exc}") from None
+
+
+def _recorded_url(cache: GenomeCache, entry: str) -> str | None:
+    """The URL in an entry's (possibly damaged) record, if it still names this entry."""
+    for path in (cache.genomes / entry / ENTRY_FILE, cache.receipts / entry / "receipt.json"):
+        try:
+            url = json.loads(path.read_bytes()).get("url")
+            if isinstance(url, str) and parse_location(url).entry_name == entry:
+                return url
+        except (OSError, ValueError, AttributeError, GenomeCacheError):
+            continue
+    return None
 
 
 def to_json(resolved: Resolved) -> dict:

@@ -1,0 +1,116 @@
+"""Retrieve a batch of requests of one genome: one process, one index open, one lock.
+
+The pipeline's ``SEQUENCE_RETRIEVAL`` hands a whole batch to ``seq_retrieval.py --batch``
+instead of starting one task per request (on AWS Batch every task is a job). Each request
+writes exactly the files a single-request run writes. A bad request does not stop the
+others: every good request's files are written, each bad one is one ``ERROR`` line
+naming its ``unique_entry_id``, and the batch exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import ranged
+from .cache import GenomeCache
+from .errors import GenomeCacheError, RequestError
+from .requests import Request, parse_request
+from .retrieval import Genome, retrieve, write_outputs
+
+log = logging.getLogger(__name__)
+
+#: ``(genome, request, output_type, outdir) -> None``: retrieve one request and write its files.
+RequestHandler = Callable[[Genome, Request, str, Path], None]
+
+
+def load_batch(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The JSON list of request objects in ``path``."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GenomeCacheError(f"--batch {path}: cannot read a JSON list of requests ({exc})") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not data:
+        raise GenomeCacheError(f"--batch {path}: must be a non-empty JSON list of request objects")
+    return data
+
+
+def read_url_file(path: str | os.PathLike[str]) -> str:
+    """The URL in ``path`` (first line): how a URL with credentials reaches a task."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise GenomeCacheError(f"--fasta_url_file {path}: {exc.strerror}") from None
+    if not lines or not lines[0].strip():
+        raise GenomeCacheError(f"--fasta_url_file {path}: empty")
+    return lines[0].strip()
+
+
+def write_request(
+    genome: Genome,
+    request: Request,
+    output_type: str,
+    outdir: Path,
+    unmasked: bool = False,
+    codon_table: int | None = None,
+) -> None:
+    """The single-request path: the sequence into ``<id>-<type>.fa`` and ``<id>-seqinfo.json``."""
+    if hasattr(genome, "prefetch"):  # range mode: all blocks of the request in one go
+        genome.prefetch(request.seq_id, request.exons + request.cds)
+    sequence = retrieve(genome, request, output_type, unmasked=unmasked, codon_table=codon_table)
+    if not sequence:
+        raise GenomeCacheError(f"request {request.unique_entry_id}: the {output_type} sequence is empty")
+    write_outputs(request, output_type, sequence, outdir=outdir)
+
+
+def run_batch(
+    cache: GenomeCache,
+    fasta_file_url: str,
+    items: list[dict[str, Any]],
+    output_type: str,
+    handle: RequestHandler,
+    outdir: str | os.PathLike[str] = ".",
+    allow_variants: bool = False,
+) -> list[str]:
+    """Retrieve every request of ``items`` from the one genome at ``fasta_file_url``.
+
+    ``fasta_file_url`` replaces each request's own URL (the pipeline passes the cached
+    file, or the source in range mode). Returns one error line per failed request, in
+    batch order; the genome is opened once and held under the cache's shared lock.
+    """
+    outdir = Path(outdir)
+    requests: list[Request] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for index, data in enumerate(items):
+        try:
+            if not isinstance(data, dict):
+                raise RequestError(f"#{index + 1}", "(request)", "must be a JSON object")
+            request = parse_request(
+                {**data, "fasta_file_url": fasta_file_url}, index, allow_variants=allow_variants
+            )
+            if request.unique_entry_id in seen:
+                raise RequestError(request.unique_entry_id, "unique_entry_id", "used twice in one batch")
+            seen.add(request.unique_entry_id)
+            requests.append(request)
+        except GenomeCacheError as exc:
+            errors.append(str(exc))
+    if not requests:
+        return errors
+    with ranged.open_genome(cache, fasta_file_url) as genome:
+        for request in requests:
+            try:
+                handle(genome, request, output_type, outdir)
+            except GenomeCacheError as exc:
+                message = str(exc)
+                if request.unique_entry_id not in message:
+                    message = f"request {request.unique_entry_id}: {message}"
+                errors.append(message)
+    log.info("%d of %d requests retrieved", len(items) - len(errors), len(items))
+    return errors
