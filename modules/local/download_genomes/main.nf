@@ -5,7 +5,9 @@ process DOWNLOAD_GENOMES {
     label 'process_download'
 
     input:
-    val meta
+    // meta holds only the redacted display URL; the URL itself (it may carry credentials)
+    // comes in an owner-only file, read by `fetch @FILE`, never in the script text
+    tuple val(meta), path(url_file)
     val cache_dir
     val genome_mirror
 
@@ -17,7 +19,7 @@ process DOWNLOAD_GENOMES {
     def mirror = genome_mirror ? "--mirror ${q(genome_mirror)}" : ''
     """
     genome_cache.py --quiet --cache-dir ${q(cache_dir)} ${mirror} \\
-        fetch ${q(meta.url)} --receipt receipt.json --session '${workflow.sessionId}' ${task.ext.args ?: ''}
+        fetch @${url_file} --receipt receipt.json --session '${workflow.sessionId}' ${task.ext.args ?: ''}
     """
 
     stub:
