@@ -34,12 +34,14 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import fastaformat, sources
 from .errors import GenomeCacheError, IntegrityError, SourceError
+from .ingest import Ingest
 from .locations import Location, parse_location
 from .retrieval import is_bgzf, missing_files
 
@@ -462,17 +464,34 @@ class GenomeCache:
                 leftover.unlink()
         raw = staging / "download"
         log.info("%s: downloading", location.display)
+        expected = parse_known_hash(known_hash)
+        # one pass: digests, every BGZF block's CRC (or the BGZF recompression) while the
+        # bytes arrive, and the source's indexes fetched alongside
+        side = ThreadPoolExecutor(1, thread_name_prefix="indexes")
+        source_indexes: list[Future[dict[str, bytes | None]]] = []
+        ingest = Ingest(
+            location.display,
+            staging / "recompressed.gz",
+            {expected[0]} if expected else set(),
+            # once the source has answered (it exists), its indexes come alongside the body
+            on_begin=lambda: source_indexes.append(side.submit(self._source_indexes, location)),
+        )
         try:
-            got = sources.download(location, raw, self.policy, self.progress)
+            got = sources.download(location, raw, self.policy, self.progress, consumer=ingest)
+            record = self._verify_and_index(
+                location, staging, got, known_hash, ingest, source_indexes[0] if source_indexes else None
+            )
+        except IntegrityError:
+            ingest.close()
+            shutil.rmtree(staging, ignore_errors=True)  # never resume from bad bytes
+            raise
         except BaseException:
+            ingest.close()
             if not raw.is_file() or raw.stat().st_size == 0:  # nothing to resume: leave no trace
                 shutil.rmtree(staging, ignore_errors=True)
             raise
-        try:
-            record = self._verify_and_index(location, staging, got, known_hash)
-        except IntegrityError:
-            shutil.rmtree(staging, ignore_errors=True)  # never resume from bad bytes
-            raise
+        finally:
+            side.shutdown(wait=False)
         record.update(bytes_downloaded=got.bytes_transferred, seconds=round(got.seconds, 3))
         record = self.seal(staging, record)  # INTEGRITY: index digests, session, record digest
         keep = {record["fasta"], f"{record['fasta']}.fai", f"{record['fasta']}.gzi", ENTRY_FILE}
@@ -500,51 +519,58 @@ class GenomeCache:
         )
 
     def _verify_and_index(
-        self, location: Location, staging: Path, got: sources.Download, known_hash: str | None
+        self,
+        location: Location,
+        staging: Path,
+        got: sources.Download,
+        known_hash: str | None,
+        ingest: Ingest,
+        source_indexes: Future[dict[str, bytes | None]] | None,
     ) -> dict:
+        """Finish the checks :class:`Ingest` ran during the download and index the FASTA.
+
+        Nothing here reads the genome back whole: digests and block CRCs are known, the
+        ``.gzi`` is checked against (or written from) the block table, and only the
+        ``.fai`` check (a few reads per sequence) or build reads the data.
+        """
         raw = got.path
+        done = ingest.finish()  # NotFastaError; a bad block or truncation is done.problem
         expected = parse_known_hash(known_hash)
-        if expected:
-            actual = sha256_file(raw, expected[0])
-            if actual != expected[1]:
-                raise IntegrityError(
-                    f"{location.display}: {expected[0]} mismatch: expected {expected[1]}, "
-                    f"got {actual}; the download was removed"
-                )
-        if got.md5 and sha256_file(raw, "md5") != got.md5:
+        if expected and done.digests[expected[0]] != expected[1]:
+            raise IntegrityError(
+                f"{location.display}: {expected[0]} mismatch: expected {expected[1]}, "
+                f"got {done.digests[expected[0]]}; the download was removed"
+            )
+        if got.md5 and done.digests.get("md5") != got.md5:
             raise IntegrityError(
                 f"{location.display}: MD5 does not match the S3 ETag; the download was removed"
             )
-        fmt = fastaformat.sniff(raw)
+        if done.problem:
+            raise IntegrityError(done.problem)
         # always *.gz: pyfaidx reads BGZF only under that name, and it cannot clash with
         # the staging files (download, download.json, entry.json)
         base = location.basename
         name = base if base.endswith((".gz", ".bgz")) else f"{base}.gz"
         fasta = staging / name
-        indexes = "built"
-        if fmt == "bgzf":
-            if not fastaformat.has_bgzf_eof(raw):
-                raise IntegrityError(f"{location.display}: BGZF end-of-file marker missing (truncated?)")
-            try:  # every block's CRC: a damaged block would otherwise surface only when read
-                fastaformat.check_bgzf(raw)
-            except IntegrityError as exc:
-                raise IntegrityError(f"{location.display}: {exc}; the download was removed") from None
+        if done.fmt == "bgzf":
             raw.rename(fasta)
-            indexes = self._fetch_indexes(location, fasta)
+            blobs = source_indexes.result() if source_indexes else self._source_indexes(location)
+            indexes = self._fetch_indexes(location, fasta, done.blocks, blobs)
         else:
-            log.info("%s: %s FASTA; recompressing as BGZF", location.display, fmt)
-            fastaformat.to_bgzf(raw, fasta, fmt)
+            log.info("%s: %s FASTA; recompressed as BGZF while downloading", location.display, done.fmt)
+            (staging / "recompressed.gz").rename(fasta)
             raw.unlink()
-            fastaformat.build_indexes(fasta)
-        fastaformat.check_indexes(fasta)
+            fastaformat.build_indexes(fasta, done.blocks)
+            indexes = "built"
+            fastaformat.check_indexes(fasta)
         raw.with_name(raw.name + ".json").unlink(missing_ok=True)
         return {
             "url": location.display,
             "entry": location.entry_name,
             "fasta": name,
             "size": fasta.stat().st_size,
-            "sha256": sha256_file(fasta),
-            "source_format": fmt,
+            "sha256": done.fasta_sha256,
+            "source_format": done.fmt,
             "source_size": got.size,
             "source_etag": got.etag,
             "indexes": indexes,
@@ -552,23 +578,33 @@ class GenomeCache:
             "verified_at": _now(),
         }
 
-    def _fetch_indexes(self, location: Location, fasta: Path) -> str:
-        """Use the source's ``.fai``/``.gzi`` when both exist and match; otherwise build them.
-
-        The indexes are optional: any failure to fetch them (403 for a presigned URL that
-        signs only the FASTA, 403 for a missing key without s3:ListBucket, retries used up)
-        means building them, never failing a download that succeeded.
-        """
-        blobs: dict[str, bytes | None] = {}
-        for suffix in (".fai", ".gzi"):
+    def _source_indexes(self, location: Location) -> dict[str, bytes | None]:
+        """The source's ``.fai`` and ``.gzi`` (None for each that cannot be had)."""
+        blobs: dict[str, bytes | None] = {".fai": None, ".gzi": None}
+        for suffix in blobs:
             try:
                 blobs[suffix] = sources.fetch_small(location.sibling(suffix), self.policy)
             except SourceError as exc:
                 log.warning("%s; building indexes instead", exc)
-                blobs[suffix] = None
             if not blobs[suffix]:
                 break
-        if len(blobs) == 2 and all(blobs.values()):
+        return blobs
+
+    def _fetch_indexes(
+        self,
+        location: Location,
+        fasta: Path,
+        blocks: list[tuple[int, int, int]],
+        blobs: dict[str, bytes | None],
+    ) -> str:
+        """Use the source's ``.fai``/``.gzi`` when both exist and match; otherwise build them.
+
+        The indexes are optional: any failure to fetch them (403 for a presigned URL that
+        signs only the FASTA, 403 for a missing key without s3:ListBucket, retries used up)
+        means building them, never failing a download that succeeded. The ``.gzi`` is
+        checked against the block table of the download, the ``.fai`` against the data.
+        """
+        if all(blobs.values()):
             for suffix, blob in blobs.items():
                 Path(f"{fasta}{suffix}").write_bytes(blob or b"")
             try:
@@ -576,7 +612,8 @@ class GenomeCache:
                 return "downloaded"
             except IntegrityError as exc:
                 log.warning("%s; building indexes instead", exc)
-        fastaformat.build_indexes(fasta)
+        fastaformat.build_indexes(fasta, blocks)
+        fastaformat.check_indexes(fasta)
         return "built"
 
     # --- reading ---------------------------------------------------------------------------

@@ -11,17 +11,17 @@ import bisect
 import gzip
 import os
 import re
-import struct
 import zlib
 from pathlib import Path
 
-from Bio import bgzf
+from Bio import bgzf as biobgzf
 from pyfaidx import Faidx, FastaIndexingError
 
+from . import bgzf
 from .errors import IntegrityError, NotFastaError
 from .retrieval import is_bgzf
 
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+BGZF_EOF = bgzf.EOF
 _BASES = re.compile(r"[A-Za-z*-]+")
 
 
@@ -53,34 +53,49 @@ def has_bgzf_eof(path: Path) -> bool:
 
 
 def check_bgzf(path: Path) -> None:
-    """Decompress every block, checking each one's CRC32 and length (a damaged download).
+    """Inflate every block on all cores, checking each one's CRC32 and length, and the EOF block.
 
     :class:`IntegrityError` names the problem; the ``.gzi`` and a few reads through the
     index would only notice damage in the blocks they happen to touch.
     """
+    checker = bgzf.StreamChecker()
     try:
-        with gzip.open(path, "rb") as handle:
-            while handle.read(1 << 20):
-                pass
-    except (OSError, EOFError, zlib.error) as exc:
+        with open(path, "rb") as handle:
+            while data := handle.read(1 << 22):
+                checker.feed(data)
+        checker.finish()
+    except bgzf.BgzfError as exc:
         raise IntegrityError(f"{path.name}: corrupt compressed data ({exc})") from None
 
 
-def to_bgzf(source: Path, dest: Path, fmt: str) -> None:
-    """Recompress plain gzip (all members) or uncompressed FASTA as BGZF."""
-    opener = gzip.open if fmt == "gzip" else open
+def to_bgzf(source: Path, dest: Path, fmt: str) -> list[tuple[int, int, int]]:
+    """Recompress plain gzip (all members) or uncompressed FASTA as BGZF; the block table."""
+    writer = bgzf.Writer(dest)
     try:
-        with opener(source, "rb") as src, bgzf.BgzfWriter(str(dest), "wb") as out:
-            while data := src.read(1 << 20):
-                out.write(data)
+        if fmt == "gzip":
+            with gzip.open(source, "rb") as src:
+                while data := src.read(1 << 22):
+                    writer.write(data)
+        else:
+            with open(source, "rb") as src:
+                while data := src.read(1 << 22):
+                    writer.write(data)
     except (OSError, EOFError, zlib.error) as exc:
+        writer.abort()
         raise NotFastaError(f"{source.name}: cannot decompress ({exc})") from None
+    return writer.close()
 
 
-def build_indexes(path: Path) -> None:
-    """Write ``.fai`` and ``.gzi`` beside a BGZF FASTA (only in a private staging directory)."""
+def build_indexes(path: Path, blocks: list[tuple[int, int, int]] | None = None) -> None:
+    """Write ``.fai`` and ``.gzi`` beside a BGZF FASTA (only in a private staging directory).
+
+    With the file's block table (known from the pass that wrote or checked it) the ``.gzi``
+    is written from it and only the ``.fai`` needs a read of the data.
+    """
     for suffix in (".fai", ".gzi"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if blocks is not None:
+        Path(f"{path}.gzi").write_bytes(bgzf.gzi_bytes(blocks))
     try:
         Faidx(str(path), build_index=True).close()
     except (FastaIndexingError, ValueError, UnicodeDecodeError) as exc:
@@ -89,12 +104,10 @@ def build_indexes(path: Path) -> None:
 
 def parse_gzi(data: bytes, name: str = ".gzi") -> list[tuple[int, int]]:
     """(compressed, uncompressed) offsets of every block start after the first, as htslib writes them."""
-    if len(data) < 8:
-        raise IntegrityError(f"{name}: truncated .gzi")
-    (count,) = struct.unpack_from("<Q", data)
-    if len(data) != 8 + 16 * count:
-        raise IntegrityError(f"{name}: .gzi says {count} blocks but holds {(len(data) - 8) / 16:g}")
-    return [struct.unpack_from("<QQ", data, 8 + 16 * i) for i in range(count)]
+    try:
+        return bgzf.parse_gzi(data, name)
+    except bgzf.BgzfError as exc:
+        raise IntegrityError(str(exc)) from None
 
 
 def read_gzi(path: Path) -> list[tuple[int, int]]:
@@ -105,25 +118,10 @@ def bgzf_blocks(path: Path) -> list[tuple[int, int, int]]:
     """(compressed offset, uncompressed offset, uncompressed size) of every BGZF block, read
     from the block headers and trailers (no decompression); :class:`IntegrityError` when the
     file is not a chain of BGZF blocks."""
-    blocks = []
-    size = path.stat().st_size
-    compressed = uncompressed = 0
-    with open(path, "rb") as handle:
-        while compressed < size:
-            handle.seek(compressed)
-            header = handle.read(18)
-            # gzip member with FEXTRA whose first subfield is 'BC' (as bgzip and htslib write it)
-            if len(header) < 18 or header[:4] != b"\x1f\x8b\x08\x04" or header[12:14] != b"BC":
-                raise IntegrityError(f"{path.name}: not a BGZF block at byte {compressed}")
-            block_size = struct.unpack_from("<H", header, 16)[0] + 1
-            if compressed + block_size > size:
-                raise IntegrityError(f"{path.name}: BGZF block at byte {compressed} is truncated")
-            handle.seek(compressed + block_size - 4)
-            (length,) = struct.unpack("<I", handle.read(4))
-            blocks.append((compressed, uncompressed, length))
-            compressed += block_size
-            uncompressed += length
-    return blocks
+    try:
+        return bgzf.scan_file(path)
+    except bgzf.BgzfError as exc:
+        raise IntegrityError(str(exc)) from None
 
 
 def check_indexes(path: Path) -> None:
@@ -152,12 +150,12 @@ def check_indexes(path: Path) -> None:
     total = blocks[-1][1] + blocks[-1][2] if blocks else 0
     starts = [(0, 0)] + gzi
     ustarts = [u for _, u in starts]
-    with bgzf.BgzfReader(str(path), "rb") as reader:
+    with biobgzf.BgzfReader(str(path), "rb") as reader:
 
         def read(offset: int, length: int) -> bytes:
             """``length`` decompressed bytes from ``offset`` (fewer at the end of the file)."""
             c, u = starts[bisect.bisect_right(ustarts, offset) - 1]
-            reader.seek(bgzf.make_virtual_offset(c, offset - u))
+            reader.seek(biobgzf.make_virtual_offset(c, offset - u))
             return reader.read(length)
 
         try:

@@ -726,7 +726,7 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
         fai = parse_fai(blobs[".fai"] or b"")
     except (ValueError, UnicodeDecodeError, IntegrityError) as exc:
         raise _NoRange(f"its index is unusable ({exc})") from None
-    info = sources._with_retries(location, policy, sources.backend(location, policy).stat)
+    info = sources.backend(location, policy).stat()
     if info.size is None or info.size <= len(BGZF_EOF):
         raise _NoRange("the source does not say its size")
     try:
