@@ -45,7 +45,9 @@ workflow {
     def cache_dir = file(params.cacheDir).toAbsolutePath().toString()
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
-    GENOME_CACHED_RETRIEVAL(Channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir)
+    GENOME_CACHED_RETRIEVAL(
+        Channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir, params.retrievalBatch
+    )
 }
 
 // PAVI's protein-msa.nf: the proteins, their alignment and aligned_seq_info.json.
@@ -56,7 +58,7 @@ workflow PROTEIN_MSA {
     def cache_dir = file(params.cacheDir).toAbsolutePath().toString()
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
-    MSA(Channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir)
+    MSA(Channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir, params.retrievalBatch)
 }
 
 workflow.onComplete {

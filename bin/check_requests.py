@@ -10,12 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from genomecache.errors import GenomeCacheError
 from genomecache.requests import parse_codon_table, parse_payload, request_to_json
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read (it may hold a secret)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-variants",
         action="store_true",
         help="pass variant_ids on, for a retrieval command that embeds them (PAVI's own)",
+    )
+    parser.add_argument(
+        "--url-files",
+        type=Path,
+        help="write each genome's URL to DIR/<entry>.url (owner-only) and only redacted URLs to the JSON",
     )
     parser.add_argument("--requests-out", type=Path, default=Path("requests.json"))
     parser.add_argument("--genomes-out", type=Path, default=Path("genomes.json"))
@@ -50,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         data = request_to_json(request)
         if default_table is not None:
             data.setdefault("codon_table", default_table)
-        normalised.append({**data, "genome_entry": location.entry_name})
+        normalised.append({**data, "genome_entry": location.entry_name, "display_url": location.display})
         genomes.setdefault(
             location.entry_name,
             {
@@ -60,6 +73,16 @@ def main(argv: list[str] | None = None) -> int:
                 "requests": counts[location.display],
             },
         )
+    if args.url_files:  # URLs may carry credentials: keep them out of what the pipeline passes around
+        args.url_files.mkdir(parents=True, exist_ok=True)
+        for request in requests:
+            write_private(
+                args.url_files / f"{request.location.entry_name}.url", request.fasta_file_url + "\n"
+            )
+        for data in normalised:
+            data["fasta_file_url"] = data["display_url"]
+        for genome in genomes.values():
+            genome["url"] = genome["display_url"]
     args.requests_out.write_text(json.dumps(normalised, indent=1) + "\n")
     args.genomes_out.write_text(json.dumps(list(genomes.values()), indent=1) + "\n")
     logging.info("%d requests over %d genomes", len(requests), len(genomes))

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from genomecache import ranged
+from genomecache import __version__, ranged
 from genomecache.cache import GenomeCache, default_cache_dir, to_json
 from genomecache.errors import GenomeCacheError
 from genomecache.report import build_report, human, write_report
@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     common.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress output"
     )
-    parser = argparse.ArgumentParser(description=__doc__, parents=[common])
+    # fetch @FILE reads the URL from FILE: a URL with credentials stays off the command line
+    parser = argparse.ArgumentParser(description=__doc__, parents=[common], fromfile_prefix_chars="@")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     add = functools.partial(sub.add_parser, parents=[common])
     p = add("fetch", help="fetch one genome URL into the cache (or find it)")

@@ -13,18 +13,23 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
-from genomecache import ranged
+from genomecache import __version__, batch, ranged
 from genomecache.cache import GenomeCache, default_cache_dir
 from genomecache.errors import GenomeCacheError
-from genomecache.requests import parse_request
-from genomecache.retrieval import OUTPUT_TYPES, open_whole, run_request
+from genomecache.requests import Request, parse_codon_table, parse_request
+from genomecache.retrieval import OUTPUT_TYPES, Genome, open_whole, run_request
 
 DEFAULT_VARIANT_API = "https://www.alliancegenome.org/api/variant/"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--batch" in argv or any(a.startswith("--batch=") for a in argv):
+        return batch_main(argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--seq_id", required=True)
     p.add_argument("--seq_strand", default="+")
     p.add_argument("--exon_seq_regions", required=True, help="JSON list of regions")
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         variant_ids=args.variant_ids,
     )
     try:
-        request = parse_request(raw)
+        request = parse_request(raw, allow_variants=True)
         cache = GenomeCache(args.cache_dir, args.genome_mirror)
         lookup = None
         if request.variant_ids:
@@ -105,6 +110,73 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     logging.info("%s: %d residues", request.unique_entry_id, result.residues)
     return 0
+
+
+def batch_main(argv: list[str]) -> int:
+    """``--batch FILE``: every request of FILE (one genome), the genome opened once."""
+    p = argparse.ArgumentParser(
+        prog="seq_retrieval.py --batch",
+        description="Retrieve a JSON list of requests of one genome with one open of its index.",
+    )
+    p.add_argument("--batch", required=True, help="JSON list of request objects (PAVI's fields)")
+    p.add_argument("--output_type", required=True, type=str.lower, choices=OUTPUT_TYPES)
+    url = p.add_mutually_exclusive_group(required=True)
+    url.add_argument("--fasta_file_url", help="the genome of every request (replaces theirs)")
+    url.add_argument(
+        "--fasta_url_file",
+        help="a file holding that URL, so a URL with credentials stays off the command line",
+    )
+    p.add_argument("--unmasked", action="store_true", help="uppercase soft-masked bases")
+    p.add_argument("--codon_table", help="NCBI translation table for requests that name none")
+    p.add_argument("--cache_dir", default=default_cache_dir())
+    p.add_argument("--genome_mirror")
+    p.add_argument(
+        "--access",
+        choices=("full", "range"),
+        default="full",
+        help="full: read the cached (or local) genome whole; range: fetch only the blocks read",
+    )
+    p.add_argument("--variant_api", default=DEFAULT_VARIANT_API, help="(default: %(default)s)")
+    p.add_argument("--outdir", default=".")
+    p.add_argument("--debug", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s %(message)s"
+    )
+    try:
+        table = parse_codon_table(args.codon_table, "--codon_table")
+        fasta_url = args.fasta_file_url or batch.read_url_file(args.fasta_url_file)
+        items = batch.load_batch(args.batch)
+        cache = GenomeCache(args.cache_dir, args.genome_mirror)
+
+        lookup = None
+        if any(isinstance(item, dict) and item.get("variant_ids") for item in items):
+            from genomecache.variant_api import VariantSource  # only variant requests need it
+
+            lookup = VariantSource(cache, args.variant_api)
+
+        def handle(genome: Genome, request: Request, output_type: str, outdir: Path) -> None:
+            run_request(
+                genome,
+                request,
+                output_type,
+                outdir,
+                unmasked=args.unmasked,
+                codon_table=table,
+                variants=lookup,
+            )
+
+        errors = batch.run_batch(
+            cache, fasta_url, items, args.output_type, handle, args.outdir, access=args.access
+        )
+    except GenomeCacheError as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 1
+    for error in errors:
+        print(f"ERROR {error}", file=sys.stderr)
+    if errors:
+        print(f"ERROR {len(errors)} of {len(items)} requests failed", file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

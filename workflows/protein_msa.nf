@@ -12,9 +12,10 @@ workflow PROTEIN_MSA {
     cache_dir      // value: absolute path of the shared cache (--cacheDir)
     genome_mirror  // value: read-only mirror of genomes by basename, or ''
     base_dir       // value: folder that relative fasta_file_url paths are relative to
+    retrieval_batch // value: requests per retrieval task (--retrievalBatch)
 
     main:
-    GENOME_CACHED_RETRIEVAL(requests, cache_dir, genome_mirror, 'protein', base_dir)
+    GENOME_CACHED_RETRIEVAL(requests, cache_dir, genome_mirror, 'protein', base_dir, retrieval_batch)
 
     // One FASTA in file-name (unique_entry_id) order, so the input is the same every run
     alignment_input = GENOME_CACHED_RETRIEVAL.out.sequences

@@ -20,7 +20,7 @@ from . import ranged
 from .cache import GenomeCache
 from .errors import GenomeCacheError, RequestError
 from .requests import Request, parse_request
-from .retrieval import Genome, retrieve, write_outputs
+from .retrieval import Genome, open_whole
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +52,6 @@ def read_url_file(path: str | os.PathLike[str]) -> str:
     return lines[0].strip()
 
 
-def write_request(
-    genome: Genome,
-    request: Request,
-    output_type: str,
-    outdir: Path,
-    unmasked: bool = False,
-    codon_table: int | None = None,
-) -> None:
-    """The single-request path: the sequence into ``<id>-<type>.fa`` and ``<id>-seqinfo.json``."""
-    if hasattr(genome, "prefetch"):  # range mode: all blocks of the request in one go
-        genome.prefetch(request.seq_id, request.exons + request.cds)
-    sequence = retrieve(genome, request, output_type, unmasked=unmasked, codon_table=codon_table)
-    if not sequence:
-        raise GenomeCacheError(f"request {request.unique_entry_id}: the {output_type} sequence is empty")
-    write_outputs(request, output_type, sequence, outdir=outdir)
-
-
 def run_batch(
     cache: GenomeCache,
     fasta_file_url: str,
@@ -76,13 +59,13 @@ def run_batch(
     output_type: str,
     handle: RequestHandler,
     outdir: str | os.PathLike[str] = ".",
-    allow_variants: bool = False,
+    access: str = "full",
 ) -> list[str]:
     """Retrieve every request of ``items`` from the one genome at ``fasta_file_url``.
 
     ``fasta_file_url`` replaces each request's own URL (the pipeline passes the cached
-    file, or the source in range mode). Returns one error line per failed request, in
-    batch order; the genome is opened once and held under the cache's shared lock.
+    file, or the source with ``access="range"``). Returns one error line per failed request,
+    in batch order; the genome is opened once and held under the cache's shared lock.
     """
     outdir = Path(outdir)
     requests: list[Request] = []
@@ -92,9 +75,7 @@ def run_batch(
         try:
             if not isinstance(data, dict):
                 raise RequestError(f"#{index + 1}", "(request)", "must be a JSON object")
-            request = parse_request(
-                {**data, "fasta_file_url": fasta_file_url}, index, allow_variants=allow_variants
-            )
+            request = parse_request({**data, "fasta_file_url": fasta_file_url}, index, allow_variants=True)
             if request.unique_entry_id in seen:
                 raise RequestError(request.unique_entry_id, "unique_entry_id", "used twice in one batch")
             seen.add(request.unique_entry_id)
@@ -103,7 +84,10 @@ def run_batch(
             errors.append(str(exc))
     if not requests:
         return errors
-    with ranged.open_genome(cache, fasta_file_url) as genome:
+    opened = (
+        ranged.open_genome(cache, fasta_file_url) if access == "range" else open_whole(cache, fasta_file_url)
+    )
+    with opened as genome:
         for request in requests:
             try:
                 handle(genome, request, output_type, outdir)

@@ -18,7 +18,7 @@ process SEQUENCE_RETRIEVAL {
     // The cache directory goes with every read: the entry is locked (prune cannot remove
     // it) and checked on open. Range mode reads blocks of the source into the cache.
     def genome_args = genome.source == 'range'
-        ? "--fasta_url_file ${url_file}"
+        ? "--access range --fasta_url_file ${url_file}"
         : "--fasta_file_url ${q('file://' + genome.fasta)}"
     if (task.ext.command) {
         // A command without --batch (PAVI's own seq_retrieval.py): one call per request

@@ -48,7 +48,7 @@ workflow GENOME_CACHED_RETRIEVAL {
     }
     // Batches of one genome's requests, sorted by unique_entry_id first so that the same
     // payload always makes the same batches (and -resume finds them).
-    def batch_size = Math.max(1, retrieval_batch as int)
+    def batch_size = Math.max(1, retrieval_batch.toString().toInteger())
     batches = CHECK_REQUESTS.out.requests
         .splitJson()
         .map { request -> [request.genome_entry, request] }
