@@ -11,6 +11,9 @@ Fault modes, queued per path and consumed one per GET of that path:
 - ``corrupt``: send the body with one byte flipped
 - ``slow``: stall before answering (longer than a client's timeout)
 - ``norange``: ignore a Range header and send the whole file with 200
+
+Redirects: ``redirects["/old"] = (302, "http://host/new")`` answers every request of
+``/old`` (HEAD and GET) with that status and ``Location``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+IDLE_SECONDS = 0.1
 
 
 class GenomeServer:
@@ -38,21 +42,31 @@ class GenomeServer:
         throttle: float = 0,
         log_file: str | None = None,
         slow_seconds: float = 5.0,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.root = Path(root)
         self.throttle = throttle  # bytes per second per response, 0 = unlimited
         self.slow_seconds = slow_seconds
         self.log: list[dict] = []
         self.faults: dict[str, list[str]] = defaultdict(list)
+        self.redirects: dict[str, tuple[int, str]] = {}
         self.log_file = log_file
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
+        self.scheme = "http"
+        if tls:  # (certificate, key): serve https
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.thread: threading.Thread | None = None
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{name}"
 
     def gets(self, name: str, ranged: bool | None = None) -> list[dict]:
         """Logged GETs of ``/name`` (only ranged or only whole-file ones if asked)."""
@@ -94,6 +108,9 @@ class GenomeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # keep-alive connections (the client pools them) close after this long idle, so a
+            # finished exchange leaves no handler thread behind for long (tests wait for them)
+            timeout = IDLE_SECONDS
 
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
@@ -105,6 +122,7 @@ class GenomeServer:
                 self._serve(head=False)
 
             def _serve(self, head: bool) -> None:
+                self.connection.settimeout(None)  # no limit while answering (a throttled body)
                 path = unquote(urlsplit(self.path).path)
                 entry = {
                     "method": self.command,
@@ -114,13 +132,25 @@ class GenomeServer:
                     "bytes": 0,
                     "fault": None,
                     "time": time.time(),
+                    # whether credentials came (never what they were: the log is written to files)
+                    "auth": self.headers.get("Authorization") is not None,
+                    "query": bool(urlsplit(self.path).query),
                 }
                 try:
                     self._respond(path, head, entry)
                 finally:
                     server._record(entry)
+                    self.connection.settimeout(IDLE_SECONDS)
 
             def _respond(self, path: str, head: bool, entry: dict) -> None:
+                if path in server.redirects:
+                    status, location = server.redirects[path]
+                    entry["status"] = status
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 target = (server.root / path.lstrip("/")).resolve()
                 if server.root.resolve() not in target.parents or not target.is_file():
                     entry["status"] = 404

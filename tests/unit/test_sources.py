@@ -14,7 +14,7 @@ import pytest
 from genomecache.cache import GenomeCache
 from genomecache.errors import GenomeCacheError, IntegrityError, SourceError
 from genomecache.sources import RetryPolicy
-from tests.conftest import ASSETS, GENOME, cache_files, published, serving, settle
+from tests.conftest import ASSETS, GENOME, cache_files, published, run, serving, settle
 
 
 def sha256(path: Path) -> str:
@@ -292,3 +292,80 @@ def test_local_file_is_cached_without_network(cache, genome_dir):
     assert got.source == "network"  # fetched into the cache, converted to BGZF
     assert Path(got.fasta).name.endswith(".gz")
     assert cache.ensure(str(weird)).source == "cache"
+
+
+# --- redirects (issue 8 item 8) -------------------------------------------------------------------
+
+
+def test_a_redirected_genome_is_sent_once(cache, server, genome_dir):
+    """HEAD stays HEAD across a redirect, and the body is fetched once, from where it led."""
+    size = (genome_dir / GENOME).stat().st_size
+    server.redirects["/moved/ce.fa.gz"] = (301, f"/{GENOME}")
+
+    got = cache.ensure(server.url("moved/ce.fa.gz"))
+
+    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+    log = settle(server).log
+    moved = [(e["method"], e["status"]) for e in log if e["path"] == "/moved/ce.fa.gz"]
+    assert moved == [("HEAD", 301)], "one probe of the old URL; the download goes straight to the new one"
+    assert [(e["method"], e["status"], e["bytes"]) for e in log if e["path"] == f"/{GENOME}"] == [
+        ("HEAD", 200, 0),
+        ("GET", 200, size),
+    ]
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1/ce.fa.gz", "file:///etc/passwd", "gopher://x/y"])
+def test_a_redirect_to_another_scheme_is_refused(cache, server, target):
+    server.redirects["/away.fa.gz"] = (302, target)
+
+    with pytest.raises(SourceError, match=r"away\.fa\.gz: redirected to .*only http and https"):
+        cache.ensure(server.url("away.fa.gz"))
+
+    assert [(e["method"], e["path"]) for e in settle(server).log] == [("HEAD", "/away.fa.gz")]
+    assert published(cache.root) == [] and no_partial_downloads(cache)
+
+
+def test_a_redirect_loop_stops_after_five_hops(cache, server):
+    for hop in range(10):
+        server.redirects[f"/hop{hop}.fa.gz"] = (307, f"/hop{hop + 1}.fa.gz")
+
+    with pytest.raises(SourceError, match=r"hop0\.fa\.gz: more than 5 redirects"):
+        cache.ensure(server.url("hop0.fa.gz"))
+
+    assert [e["path"] for e in settle(server).log] == [f"/hop{i}.fa.gz" for i in range(6)]
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(cache, server, genome_dir):
+    server.redirects["/private/ce.fa.gz"] = (302, f"http://localhost:{server.port}/{GENOME}")
+    url = server.url("private/ce.fa.gz").replace("127.0.0.1", "reader:pw@127.0.0.1")
+
+    got = cache.ensure(url)
+
+    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+    log = settle(server).log
+    assert [e["auth"] for e in log if e["path"] == "/private/ce.fa.gz"] == [True]
+    assert [e["auth"] for e in log if e["path"] == f"/{GENOME}"] == [False, False]
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[str, str]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    run(
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_https_is_never_downgraded_to_http(cache, server, genome_dir, tls_files, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", tls_files[0])  # trust the test certificate
+    with serving(genome_dir, tls=tls_files) as secure:
+        secure.redirects["/down.fa.gz"] = (302, server.url(GENOME))
+        secure.redirects["/up.fa.gz"] = (302, f"https://127.0.0.1:{secure.port}/{GENOME}")
+
+        with pytest.raises(SourceError, match=r"redirected from https to http"):
+            cache.ensure(secure.url("down.fa.gz"))
+        assert settle(server).log == [], "the http URL was never asked"
+
+        got = cache.ensure(secure.url("up.fa.gz"))  # https -> https is fine
+        assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
