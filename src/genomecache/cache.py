@@ -808,6 +808,73 @@ class GenomeCache:
             "partial_downloads": partial,
         }
 
+    # --- small cached records (variant API answers); section owned by the variants code ----
+
+    def cached_record(self, kind: str, key: str, fetch: Callable[[], dict]) -> dict:
+        """A small JSON record kept in ``records/<kind>/``, fetched at most once per cache.
+
+        Parameters
+        ----------
+        kind
+            Lower-case name of the record family, e.g. ``variant``.
+        key
+            What identifies the record (e.g. a redacted URL); only its digest names the file.
+        fetch
+            Returns the record; it raises for a bad answer, so nothing bad is stored.
+
+        Returns
+        -------
+        dict
+            The stored record, or the fetched one (stored under the record's exclusive lock
+            and published with one atomic rename; on a read-only cache it is not stored).
+        """
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+            raise GenomeCacheError(f"not a record kind: {kind!r}")
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        folder = self.root / "records" / kind
+        path = folder / f"{digest}.json"
+        record = self._stored_record(path, key)
+        if record is not None:
+            return record
+        if not self.writable():
+            log.info("cache %s is read-only: %s record not stored", self.root, kind)
+            return fetch()
+        with self._lock(f"record-{kind}-{digest}", exclusive=True):
+            record = self._stored_record(path, key)  # another process may have stored it meanwhile
+            if record is not None:
+                return record
+            record = fetch()
+            for directory in (self.root / "records", folder):
+                directory.mkdir(mode=DIR_MODE, exist_ok=True)
+                self._inside(directory)
+            tmp = folder / f".{digest}.{uuid.uuid4().hex[:8]}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+                with os.fdopen(fd, "w") as out:
+                    json.dump({"kind": kind, "key": key, "stored_at": _now(), "data": record}, out)
+                fastaformat.fsync_path(tmp)
+                os.replace(tmp, path)
+                fastaformat.fsync_path(folder)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                log.warning("%s record not stored in the cache: %s", kind, exc.strerror)
+            return record
+
+    def _stored_record(self, path: Path, key: str) -> dict | None:
+        """A stored record for ``key``, or None (absent, unreadable, or not ours: refetched)."""
+        try:
+            if path.is_symlink():
+                return None
+            self._inside(path)
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError, IntegrityError):
+            return None
+        if not isinstance(stored, dict) or stored.get("key") != key:
+            return None
+        if not isinstance(stored.get("data"), dict):
+            return None
+        return stored["data"]
+
 
 def _range_record(path: Path) -> dict | None:
     """A range entry's record (its ``entry.json``), or None while it is being prepared."""
