@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-variants",
         action="store_true",
-        help="pass variant_ids on, for a retrieval command that embeds them (PAVI's own)",
+        help="accepted for compatibility: variant_ids are always passed on (retrieval embeds them)",
     )
     parser.add_argument(
         "--url-files",
@@ -50,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
             args.payload.read_text(),
             source=str(args.payload.name),
             base_dir=args.base_dir,
-            allow_variants=args.keep_variants,
         )
         default_table = parse_codon_table(args.codon_table, "--codon_table")
     except (GenomeCacheError, OSError) as exc:

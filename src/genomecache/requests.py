@@ -146,14 +146,14 @@ def parse_codon_table(value: Any, request_id: str = "?") -> int | None:
 
 
 def parse_request(
-    data: Any, index: int = 0, base_dir: str | None = None, allow_variants: bool = False
+    data: Any, index: int = 0, base_dir: str | None = None, allow_variants: bool = True
 ) -> Request:
     """Validate one request object of a payload.
 
     ``index`` names a request without an id; a relative plain path in
     ``fasta_file_url`` is taken relative to ``base_dir`` (the payload's folder).
-    ``allow_variants`` keeps ``variant_ids`` for a retrieval command that embeds
-    them (PAVI's own); this package's retrieval refuses them.
+    ``variant_ids`` are kept (retrieval embeds them, see :mod:`genomecache.variants`);
+    ``allow_variants=False`` refuses them, for a step that must not see any.
     """
     if not isinstance(data, dict):
         raise RequestError(f"#{index + 1}", "(request)", "must be a JSON object")
@@ -184,8 +184,7 @@ def parse_request(
         raise RequestError(
             request_id,
             "variant_ids",
-            "embedding variants needs the Alliance variant API, which this pipeline does "
-            "not call; use PAVI's retrieval command (see README) or drop variant_ids",
+            "variants are not accepted here; drop variant_ids",
         )
     cds = parse_regions(data.get("cds_seq_regions"), request_id, "cds_seq_regions", required=False)
     if any(region.frame is None for region in cds):
@@ -205,7 +204,7 @@ def parse_request(
 
 
 def parse_payload(
-    text: str, source: str = "input", base_dir: str | None = None, allow_variants: bool = False
+    text: str, source: str = "input", base_dir: str | None = None, allow_variants: bool = True
 ) -> list[Request]:
     """Parse a whole JSON payload; unique_entry_ids must be unique (they name outputs)."""
     try:

@@ -86,9 +86,10 @@ def test_unsupported_scheme(url):
         parse_request(with_(fasta_file_url=url))
 
 
-def test_variants_are_refused_with_reason():
-    with pytest.raises(RequestError, match="variant_ids: embedding variants needs the Alliance variant API"):
-        parse_request(with_(variant_ids=["rs1"]))
+def test_variants_are_kept_and_refused_only_on_request():
+    assert parse_request(with_(variant_ids=["rs1", "rs2"])).variant_ids == ("rs1", "rs2")
+    with pytest.raises(RequestError, match="variant_ids: variants are not accepted here"):
+        parse_request(with_(variant_ids=["rs1"]), allow_variants=False)
     assert parse_request(with_(variant_ids=[])).variant_ids == ()
 
 
