@@ -616,6 +616,30 @@ class GenomeCache:
         fastaformat.check_indexes(fasta)
         return "built"
 
+    # --- public entry API for range mode and other modules (TRANSPORT) ---------------------
+    # Small wrappers so no other module calls a private method of GenomeCache.
+
+    def lock(self, name: str, exclusive: bool, wait: bool = True) -> contextlib.AbstractContextManager[bool]:
+        """The fcntl lock ``locks/<name>.lock`` (an entry, or :meth:`range_lock` of one)."""
+        return self._lock(name, exclusive, wait)
+
+    def touch(self, name: str) -> None:
+        """Record a use of ``name`` (its lock file's mtime orders pruning)."""
+        self._touch(name)
+
+    def inside(self, path: Path) -> Path:
+        """``path`` when it resolves inside the cache; IntegrityError otherwise."""
+        return self._inside(path)
+
+    def mirrored(self, location: Location) -> Path | None:
+        """The mirror's indexed copy of ``location``, if any."""
+        return self._from_mirror(location)
+
+    @staticmethod
+    def range_lock(entry: str) -> str:
+        """The lock name of range entry ``entry``."""
+        return GenomeCache._lock_name(entry, "range")
+
     # --- reading ---------------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -1,54 +1,50 @@
-"""Cold-cache range access: read a remote BGZF genome by fetching only the blocks a request needs.
+"""Range mode: read a remote BGZF genome by fetching only the blocks a request needs.
 
 On a cache miss, instead of downloading the whole genome, :func:`prepare` fetches the
-source's ``.fai`` and ``.gzi``, checks the file's size and probes range support with
-one exact ranged GET of the 28-byte BGZF end-of-file block (which also proves the file
-is complete BGZF). :func:`open_genome` then serves pyfaidx's BGZF reader from a
-block store: blocks already in the cache are read from disk, missing ones are fetched
-with exact ``bytes=a-b`` ranges (adjacent missing blocks in one request) through
-fsspec's HTTP or S3 file system, verified (BGZF structure, CRC32 and sizes against the
-``.gzi``) and kept for later requests. Whenever ranges cannot be used (no ``.fai`` or
+source's ``.fai`` and its ``.gzi`` (whole when small, otherwise only its header and last
+page: the rest is read page by page when lookups need it), checks the file's size and
+probes range support with one exact ranged GET of the 28-byte BGZF end-of-file block
+(which also proves the file is complete BGZF). :func:`open_genome` then reads regions
+through a :class:`blockstore.BlockStore`. Whenever ranges cannot be used (no ``.fai`` or
 ``.gzi``, not BGZF, the server answers a Range request with the whole file, a checksum
 is required) it falls back to :meth:`GenomeCache.ensure`, the full download.
 
 Layout under the cache root (beside ``genomes/``)::
 
     ranges/<entry>/                      one prepared range entry, published by rename
-        <basename>.fai  <basename>.gzi   the source's indexes
+        <basename>.fai                   the source's .fai
+        <basename>.gzi                   the source's .gzi, when it was fetched whole
+        gzi/<page>.<sha256>              pages of a large .gzi (4 KiB each), as fetched
         entry.json                       display URL (never the secret one), size, ETag
         blocks/<c >> 26>/<c>             bytes [c, next block start) of the remote file
     ranges/.partial-<entry>-<id>/        an entry being prepared (never read)
     locks/<entry>.ranges.lock            exclusive while preparing, shared while read
 
-A block file is written under a temporary name in its own directory and renamed into
-place, so readers see a whole block or none; two processes fetching the same block
-write identical bytes, so that race is harmless. No metadata file is shared between
-writers (fsspec's ``blockcache``/``filecache`` keep one that is not multi-process
-safe). A block read from disk is verified again; a damaged one is fetched anew. On a
-read-only cache blocks are kept in memory for the process instead.
+The HTTP/S3 requests, retries and redirects are :mod:`transport`'s.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
 import struct
+import threading
 import time
 import uuid
-import zlib
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from . import fastaformat, sources
+from . import bgzf, fastaformat, transport
+from .blockstore import PAGE, BlockStore, FaiRecord, GziIndex, RangedFasta, Remote, RemoteChanged, page_name
+from .blockstore import parse_fai as _parse_fai
 from .cache import (
     DIR_MODE,
     ENTRY_FILE,
@@ -58,588 +54,61 @@ from .cache import (
     check_entry_name,
     resolve_for_reading,
 )
-from .errors import GenomeCacheError, IntegrityError, SourceError
-from .locations import Location, parse_location, redact
+from .errors import GenomeCacheError, IntegrityError
+from .locations import Location, parse_location
 from .requests import Region
 from .retrieval import Genome
 
+__all__ = ["RemoteChanged", "check_bgzf", "open_genome", "parse_location", "prepare", "read_range_entry"]
 log = logging.getLogger(__name__)
 
-BGZF_EOF = fastaformat.BGZF_EOF
-BGZF_MAGIC = b"\x1f\x8b\x08\x04"
-SHARD_BITS = 26  # blocks/<offset >> 26>/: a few hundred to a thousand block files per directory
-MAX_REQUEST = 16 << 20  # split a run of missing blocks into requests of at most this many bytes
-MEMORY_SPANS = 64  # blocks kept in memory per open genome (all of them on a read-only cache)
+BGZF_EOF = bgzf.EOF
+WHOLE_GZI = 64 << 10  # a .gzi up to this size is fetched whole; a larger one page by page
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # as locations.safe_basename makes them
 STALE = "stale"  # marks an entry whose remote file changed; the next prepare replaces it
 
 
-# --- secrets stay out of logs ----------------------------------------------------------------
+def check_bgzf(data: bytes, expected_ulen: int | None = None) -> None:
+    """Raise ValueError unless ``data`` is whole BGZF blocks with matching CRC32 and sizes."""
+    bgzf.check(data, expected_ulen)
 
 
-class _RedactUrls(logging.Filter):
-    """fsspec logs request URLs at DEBUG; a presigned URL's query must not reach a log."""
-
-    _URL = re.compile(r"\b(?:https?|s3)://[^\s'\"<>]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is not ours to fix
-            return True
-        redacted = self._URL.sub(lambda m: redact(m.group(0)), message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-_REDACT = _RedactUrls()
-for _name in ("fsspec", "fsspec.http", "fsspec.caching", "s3fs", "aiohttp.client"):
-    logging.getLogger(_name).addFilter(_REDACT)
-
-
-# --- errors --------------------------------------------------------------------------------
-
-
-class RangesUnsupported(Exception):
-    """The server answered a Range request with the whole file."""
-
-
-class RemoteChanged(IntegrityError):
-    """The remote file is no longer the one the range entry was prepared from."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying (network, short or corrupt body)."""
-
-
-class _Corrupt(_Transient):
-    """Fetched bytes are not the blocks the ``.gzi`` describes (a flipped bit, or a changed file)."""
+def parse_fai(data: bytes) -> list[tuple[str, int, int, int, int]]:
+    """(name, length, offset, bases per line, bytes per line) per sequence."""
+    return [tuple(r) for r in _parse_fai(data).values()]  # type: ignore[misc]
 
 
 class _NoRange(Exception):
     """Why a source cannot be read by range; the caller downloads it whole."""
 
 
-def _retrying(policy: sources.RetryPolicy, display: str, call: Callable[[], bytes]) -> bytes:
-    for attempt in range(1, policy.attempts + 1):
-        try:
-            return call()
-        except _Transient as exc:
-            if attempt == policy.attempts and isinstance(exc, _Corrupt):
-                raise RemoteChanged(
-                    f"{display}: {exc} in {attempt} attempts; the file changed since it was "
-                    "prepared for range access?"
-                ) from None
-            if attempt == policy.attempts:
-                raise SourceError(f"{display}: {exc} (gave up after {attempt} attempts)") from None
-            wait = policy.delay(attempt)
-            log.warning("%s: %s; retry %d/%d in %.1fs", display, exc, attempt, policy.attempts - 1, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
-
-
-# --- BGZF blocks -----------------------------------------------------------------------------
-
-
-def check_bgzf(data: bytes, expected_ulen: int | None = None) -> None:
-    """Raise ValueError unless ``data`` is whole BGZF blocks with matching CRC32 and sizes."""
-    pos = total = 0
-    while pos < len(data):
-        if len(data) - pos < len(BGZF_EOF) or data[pos : pos + 4] != BGZF_MAGIC:
-            raise ValueError(f"no BGZF block header at +{pos}")
-        (xlen,) = struct.unpack_from("<H", data, pos + 10)
-        bsize, x = None, pos + 12
-        while x + 4 <= pos + 12 + xlen:
-            sub, slen = data[x : x + 2], struct.unpack_from("<H", data, x + 2)[0]
-            if sub == b"BC" and slen == 2:
-                bsize = struct.unpack_from("<H", data, x + 4)[0] + 1
-            x += 4 + slen
-        if bsize is None or bsize < 12 + xlen + 8 or pos + bsize > len(data):
-            raise ValueError(f"bad BGZF block size at +{pos}")
-        crc, isize = struct.unpack_from("<II", data, pos + bsize - 8)
-        try:
-            out = zlib.decompress(data[pos + 12 + xlen : pos + bsize - 8], -15)
-        except zlib.error as exc:
-            raise ValueError(f"BGZF block at +{pos} does not inflate ({exc})") from None
-        if len(out) != isize or zlib.crc32(out) != crc:
-            raise ValueError(f"BGZF block at +{pos} fails its CRC32 or size check")
-        total += isize
-        pos += bsize
-    if expected_ulen is not None and total != expected_ulen:
-        raise ValueError(f"blocks hold {total} bytes, the .gzi says {expected_ulen}")
-
-
-def parse_fai(data: bytes) -> list[tuple[str, int, int, int, int]]:
-    """(name, length, offset, bases per line, bytes per line) per sequence."""
-    records = []
-    for number, line in enumerate(data.decode("ascii").splitlines(), 1):
-        fields = line.split("\t")
-        if len(fields) < 5:
-            raise ValueError(f".fai line {number} has {len(fields)} fields")
-        rlen, offset, lenc, lenb = (int(f) for f in fields[1:5])
-        if rlen < 0 or offset < 0 or lenc < 1 or lenb < lenc:
-            raise ValueError(f".fai line {number} is malformed")
-        records.append((fields[0], rlen, offset, lenc, lenb))
-    if not records:
-        raise ValueError(".fai lists no sequences")
-    return records
-
-
-class BlockIndex:
-    """The remote file cut into spans at every ``.gzi`` offset and at the EOF block.
-
-    Span ``i`` is the compressed bytes ``[bounds[i], bounds[i + 1])``: one BGZF block
-    when the ``.gzi`` lists every block (htslib's does), the EOF block the last span.
-    """
-
-    def __init__(self, gzi: list[tuple[int, int]], size: int) -> None:
-        self.size = size
-        self.eof_start = size - len(BGZF_EOF)
-        points = [(0, 0), *gzi]
-        cs = [c for c, _ in points]
-        us = [u for _, u in points]
-        if any(b <= a for a, b in zip(cs, cs[1:], strict=False)) or any(
-            b < a for a, b in zip(us, us[1:], strict=False)
-        ):
-            raise ValueError(".gzi offsets are not in order")
-        if cs[-1] > self.eof_start:
-            raise ValueError(".gzi offsets lie beyond the end of the file")
-        self.cstarts, self.ustarts = cs, us
-        self.bounds = sorted({*cs, self.eof_start}) + [size]
-        self._span = {c: i for i, c in enumerate(self.bounds)}
-        # every span but the last data one lies between two .gzi points, so its length is known
-        self._ulen = {c: u2 - u1 for (c, u1), (_, u2) in zip(points, points[1:], strict=False)}
-        self._ulen[self.eof_start] = 0
-
-    def __len__(self) -> int:
-        return len(self.bounds) - 1
-
-    def extent(self, i: int) -> tuple[int, int]:
-        return self.bounds[i], self.bounds[i + 1]
-
-    def expected_ulen(self, i: int) -> int | None:
-        """Uncompressed length of span ``i`` when the ``.gzi`` says it (not for the last data span)."""
-        return self._ulen.get(self.bounds[i])
-
-    def span_at(self, offset: int) -> int:
-        """The span holding compressed byte ``offset``."""
-        return min(bisect.bisect_right(self.bounds, offset) - 1, len(self) - 1)
-
-    def span_of_uoffset(self, uoffset: int) -> int:
-        """The span holding uncompressed byte ``uoffset``."""
-        k = max(bisect.bisect_right(self.ustarts, uoffset) - 1, 0)
-        return self._span[self.cstarts[k]]
-
-
-def needed_spans(index: BlockIndex, record, start: int, end: int) -> range:  # type: ignore[no-untyped-def]
-    """Spans pyfaidx reads for bases ``start..end`` (1-based) of a sequence with ``.fai`` ``record``.
-
-    The byte range is widened by a line end on each side: pyfaidx may start at the newline
-    before the first base and read the one after the last, and when its first byte opens a
-    block it loads the block before (with nothing to take from it).
-    """
-    newline = record.lenb - record.lenc
-
-    def at(p0: int) -> int:
-        return record.offset + (p0 // record.lenc) * record.lenb + p0 % record.lenc
-
-    first = max(record.offset, at(start - 1) - newline - 1)
-    last = at(end - 1) + newline
-    return range(index.span_of_uoffset(first), index.span_of_uoffset(last) + 1)
-
-
-# --- the remote file -------------------------------------------------------------------------
-
-
-def _strong(etag: str | None) -> str | None:
-    return etag if etag and not etag.startswith("W/") else None
-
-
-class Remote:
-    """Exact byte ranges of the remote genome through fsspec (HTTP) or s3fs (S3).
-
-    The fsspec file is opened on the first read only, so a retrieval served wholly from
-    the cache makes no request at all.
-    """
-
-    def __init__(self, location: Location, size: int, etag: str | None, policy: sources.RetryPolicy) -> None:
-        self.location, self.size, self.etag, self.policy = location, size, etag, policy
-        self._file = None
-        self.requests = 0
-        self.bytes = 0
-
-    def _open(self):  # type: ignore[no-untyped-def]
-        timeout = self.policy.timeout
-        if self.location.scheme in ("http", "https"):
-            import aiohttp
-            import fsspec
-
-            fs = fsspec.filesystem(
-                "http",
-                encoded=True,  # send the URL as given: re-quoting would break presigned signatures
-                client_kwargs={"timeout": aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout)},
-            )
-            headers = {"Accept-Encoding": "identity"}
-            if _strong(self.etag):
-                headers["If-Match"] = self.etag  # a changed file answers 412, not other bytes
-            return fs.open(
-                self.location.url,
-                "rb",
-                size=self.size,
-                cache_type="none",
-                block_size=1 << 20,
-                headers=headers,
-            )
-        if self.location.scheme == "s3":
-            import boto3
-            import s3fs
-
-            parts = urlsplit(self.location.url)
-            path = f"{parts.hostname}{parts.path}"
-            anonymous = (
-                boto3.session.Session().get_credentials() is None
-                or os.environ.get("GENOMECACHE_S3_ANONYMOUS") == "1"
-            )
-            fs = s3fs.S3FileSystem(
-                anon=anonymous,
-                skip_instance_cache=True,
-                local_expiry_check=bool(self.etag),
-                config_kwargs={
-                    "connect_timeout": timeout,
-                    "read_timeout": timeout,
-                    "retries": {"max_attempts": 1},
-                },
-            )
-            fs.retries = 1  # the retry policy here decides
-            handle = fs.open(path, "rb", size=self.size, cache_type="none", block_size=5 << 20)
-            if self.etag:  # the ETag seen when prepared: a changed object raises FileExpired
-                handle.details = {"name": path, "size": self.size, "type": "file", "ETag": self.etag}
-            return handle
-        raise ValueError(f"range access does not support {self.location.scheme}://")
-
-    def read(self, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)``, asked for as ``Range: bytes=start-(end-1)``."""
-        display = self.location.display
-        try:
-            if self._file is None:
-                self._file = self._open()
-            self.requests += 1
-            self._file.seek(start)
-            data = self._file.read(end - start)
-        except ValueError:  # fsspec's HTTPFile: a 200 answer to a Range request
-            raise RangesUnsupported(f"{display}: the server ignores Range requests") from None
-        except FileNotFoundError:
-            raise SourceError(f"{display}: not found") from None
-        except PermissionError:
-            raise SourceError(f"{display}: access denied") from None
-        except Exception as exc:  # aiohttp, botocore, timeouts; their messages may carry the URL
-            if type(exc).__name__ == "FileExpired":  # s3fs: the ETag differs from the prepared one
-                raise RemoteChanged(f"{display}: changed since its range entry was prepared") from None
-            status = getattr(exc, "status", None)
-            if isinstance(status, int):
-                if status in (412, 416):
-                    raise RemoteChanged(f"{display}: changed since its range entry was prepared") from None
-                if status in (404, 410):
-                    raise SourceError(f"{display}: not found (HTTP {status})") from None
-                if status >= 500 or status == 429:
-                    raise _Transient(f"HTTP {status}") from None
-                raise SourceError(f"{display}: HTTP {status}") from None
-            raise _Transient(type(exc).__name__) from None
-        self.bytes += len(data)
-        if len(data) != end - start:
-            raise _Transient(f"short body: {len(data)} of {end - start} bytes")
-        return data
-
-    def close(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(Exception):
-                self._file.close()
-            self._file = None
-
-
-# --- the block store ---------------------------------------------------------------------------
-
-
-class BlockStore:
-    """Verified spans of the remote file: memory, then the shared directory, then the network."""
-
-    def __init__(
-        self,
-        directory: Path | None,
-        index: BlockIndex,
-        remote: Remote,
-        policy: sources.RetryPolicy,
-        inside: Callable[[Path], Path] = lambda p: p,
-    ) -> None:
-        self.directory, self.index, self.remote, self.policy = directory, index, remote, policy
-        self.inside = inside
-        self.writable = directory is not None
-        self.memory: OrderedDict[int, bytes] = OrderedDict()
-        self.present: set[int] = set()
-        self.local = None  # the whole file, after a fallback to the full download
-        self.fallback: Callable[[], Path] | None = None  # the full download, when ranges stop working
-        self.on_changed: Callable[[], None] | None = None  # the remote file is not the prepared one
-        self.from_disk = 0
-        self._checked_dirs: set[Path] = set()
-
-    def _path(self, i: int) -> Path | None:
-        if self.directory is None:
-            return None
-        lo = self.index.bounds[i]
-        folder = self.directory / str(lo >> SHARD_BITS)
-        if folder not in self._checked_dirs and os.path.lexists(folder):
-            self.inside(folder)  # a planted symlink must not lead reads or writes out of the cache
-            self._checked_dirs.add(folder)
-        return folder / str(lo)
-
-    def _remember(self, i: int, data: bytes) -> None:
-        self.memory[i] = data
-        self.memory.move_to_end(i)
-        self.present.add(i)
-        while self.writable and len(self.memory) > MEMORY_SPANS:
-            self.memory.popitem(last=False)
-
-    def _on_disk(self, i: int) -> bool:
-        path = self._path(i)
-        lo, hi = self.index.extent(i)
-        try:
-            return path is not None and path.stat().st_size == hi - lo
-        except OSError:
-            return False
-
-    def _from_disk(self, i: int) -> bytes | None:
-        path = self._path(i)
-        if path is None:
-            return None
-        lo, hi = self.index.extent(i)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        with open(fd, "rb") as handle:
-            data = handle.read(hi - lo + 1)
-        try:
-            if len(data) != hi - lo:
-                raise ValueError(f"{len(data)} bytes, expected {hi - lo}")
-            check_bgzf(data, self.index.expected_ulen(i))
-        except ValueError as exc:
-            log.warning(
-                "%s: cached block at %d is damaged (%s); fetching it again",
-                self.remote.location.display,
-                lo,
-                exc,
-            )
-            with contextlib.suppress(OSError):
-                path.unlink()
-            return None
-        self.from_disk += 1
-        return data
-
-    def _save(self, i: int, data: bytes) -> None:
-        path = self._path(i)
-        if path is None or not self.writable:
-            return
-        folder = path.parent
-        tmp = folder / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
-        try:
-            if folder not in self._checked_dirs:
-                if os.path.lexists(self.directory):
-                    self.inside(self.directory)
-                folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-                self.inside(folder)
-                self._checked_dirs.add(folder)
-            with open(tmp, "xb") as out:
-                out.write(data)
-            os.chmod(tmp, FILE_MODE)
-            os.replace(tmp, path)  # whole or absent; a racing writer's copy is the same bytes
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            log.info(
-                "%s: cannot keep blocks in the cache (%s); keeping them in memory",
-                self.remote.location.display,
-                exc.strerror or exc,
-            )
-            self.writable = False
-
-    def ensure(self, spans: Iterable[int]) -> None:
-        """Make ``spans`` available, fetching the missing ones in as few exact requests as possible."""
-        if self.local is not None:
-            return
-        missing = [i for i in sorted(set(spans)) if i not in self.present and not self._on_disk(i)]
-        run: list[int] = []
-        for i in missing:
-            lo, hi = self.index.extent(i)
-            if run and (run[-1] != i - 1 or hi - self.index.bounds[run[0]] > MAX_REQUEST):
-                self._fetch(run[0], run[-1])
-                run = []
-            run.append(i)
-        if run:
-            self._fetch(run[0], run[-1])
-
-    def span(self, i: int) -> bytes:
-        lo, hi = self.index.extent(i)
-        if self.local is not None:
-            self.local.seek(lo)
-            return self.local.read(hi - lo)
-        data = self.memory.get(i)
-        if data is not None:
-            self.memory.move_to_end(i)
-            return data
-        data = self._from_disk(i)
-        if data is None:
-            self._fetch(i, i)
-            return self.span(i)  # from memory, or from the whole file after a fallback
-        self._remember(i, data)
-        return data
-
-    def _fetch(self, first: int, last: int) -> None:
-        if self.local is not None:
-            return
-        lo, hi = self.index.bounds[first], self.index.bounds[last + 1]
-
-        def attempt() -> bytes:
-            data = self.remote.read(lo, hi)
-            for i in range(first, last + 1):
-                a, b = self.index.extent(i)
-                try:
-                    check_bgzf(data[a - lo : b - lo], self.index.expected_ulen(i))
-                except ValueError as exc:
-                    raise _Corrupt(f"block at {a} failed verification ({exc})") from None
-            return data
-
-        try:
-            data = _retrying(self.policy, self.remote.location.display, attempt)
-        except RemoteChanged:
-            if self.on_changed is not None:
-                self.on_changed()
-            raise
-        except RangesUnsupported:
-            if self.fallback is None:
-                raise
-            log.warning(
-                "%s: the server stopped honouring Range requests; downloading the whole file",
-                self.remote.location.display,
-            )
-            self.local = open(self.fallback(), "rb")  # noqa: SIM115 - closed by close()
-            return
-        for i in range(first, last + 1):
-            a, b = self.index.extent(i)
-            piece = data[a - lo : b - lo]
-            self._save(i, piece)
-            self._remember(i, piece)
-
-    def close(self) -> None:
-        self.remote.close()
-        if self.local is not None:
-            self.local.close()
-            self.local = None
-
-
-class RangedFile:
-    """A read-only, seekable file over a :class:`BlockStore`, for ``Bio.bgzf.BgzfReader``.
-
-    It starts positioned at the EOF block: BgzfReader loads the block at ``tell()`` when
-    it is created, and the EOF block is already in the cache (the range probe fetched it),
-    whereas block 0 is usually not needed at all. pyfaidx seeks before every read.
-    """
-
-    def __init__(self, store: BlockStore) -> None:
-        self.store = store
-        self.pos = store.index.eof_start
-        self.closed = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.pos, os.SEEK_END: self.store.index.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self.pos = base + offset
-        return self.pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        total = self.store.index.size
-        if size is None or size < 0:
-            size = total - self.pos
-        pieces = []
-        while size > 0 and self.pos < total:
-            i = self.store.index.span_at(self.pos)
-            lo, hi = self.store.index.extent(i)
-            data = self.store.span(i)
-            piece = data[self.pos - lo : min(hi, self.pos + size) - lo]
-            if not piece:
-                break
-            pieces.append(piece)
-            self.pos += len(piece)
-            size -= len(piece)
-        return b"".join(pieces)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.store.close()
-
-    def __enter__(self) -> RangedFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _OneFile:
-    """Just enough of an fsspec file system for pyfaidx to open one :class:`RangedFile`.
-
-    pyfaidx takes an ``fsspec.core.OpenFile`` for the FASTA and compares its ``mtime``
-    with the index files': 0 makes the local ``.fai``/``.gzi`` current.
-    """
-
-    def __init__(self, handle: RangedFile, path: str) -> None:
-        self.handle, self.path = handle, path
-
-    def open(self, path: str, mode: str = "rb", **kwargs: object) -> RangedFile:
-        if path != self.path or mode != "rb":
-            raise FileNotFoundError(path)
-        return self.handle
-
-    def info(self, path: str, **kwargs: object) -> dict:
-        return {"name": path, "size": self.handle.store.index.size, "type": "file", "mtime": 0.0}
-
-    stat = info
-
-    def exists(self, path: str, **kwargs: object) -> bool:
-        return path == self.path
+# --- parsed once per process ------------------------------------------------------------------
+
+_PARSED: dict[tuple, object] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _parsed(path: Path, kind: str, parse):  # type: ignore[no-untyped-def]
+    """``parse(bytes)`` of an index file, remembered while the file is unchanged."""
+    stat = path.stat()
+    key = (str(path), kind, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    with _PARSED_LOCK:
+        if key in _PARSED:
+            return _PARSED[key]
+    value = parse(path.read_bytes())
+    with _PARSED_LOCK:
+        _PARSED[key] = value
+    return value
 
 
 # --- cache entries -----------------------------------------------------------------------------
 
 
-def _ranges_root(cache: GenomeCache) -> Path:
-    return cache.ranges
-
-
-def _lock_name(entry: str) -> str:
-    return GenomeCache._lock_name(entry, "range")
-
-
 def range_dir(cache: GenomeCache, entry: str) -> Path:
-    path = _ranges_root(cache) / check_entry_name(entry)
-    if path.is_symlink() or _ranges_root(cache).is_symlink():
+    path = cache.ranges / check_entry_name(entry)
+    if path.is_symlink() or cache.ranges.is_symlink():
         raise IntegrityError(f"range entry {entry} is a symlink; refusing to use it")
-    return cache._inside(path) if path.exists() else path
+    return cache.inside(path) if path.exists() else path
 
 
 def read_range_entry(cache: GenomeCache, entry: str) -> dict | None:
@@ -656,7 +125,10 @@ def read_range_entry(cache: GenomeCache, entry: str) -> dict | None:
     name = record.get("fasta")
     if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or not isinstance(record.get("size"), int):
         return None
-    for suffix in (".fai", ".gzi"):
+    paged = record.get("gzi") == "paged"
+    if paged and not (isinstance(record.get("gzi_count"), int) and isinstance(record.get("gzi_size"), int)):
+        return None
+    for suffix in (".fai",) if paged else (".fai", ".gzi"):
         file = folder / f"{name}{suffix}"
         if file.is_symlink() or not file.is_file():
             return None
@@ -664,7 +136,7 @@ def read_range_entry(cache: GenomeCache, entry: str) -> dict | None:
 
 
 def _full_entry_available(cache: GenomeCache, location: Location) -> bool:
-    if cache._from_mirror(location):
+    if cache.mirrored(location):
         return True
     try:
         return cache.read_entry(location.entry_name) is not None
@@ -673,7 +145,7 @@ def _full_entry_available(cache: GenomeCache, location: Location) -> bool:
 
 
 def _resolved(cache: GenomeCache, location: Location, record: dict, fetched: int, seconds: float) -> Resolved:
-    fasta = _ranges_root(cache) / location.entry_name / record["fasta"]
+    fasta = cache.ranges / location.entry_name / record["fasta"]
     return Resolved(
         location.display, location.entry_name, str(fasta), "range", record["size"], fetched, seconds
     )
@@ -694,7 +166,7 @@ def prepare(cache: GenomeCache, url: str, known_hash: str | None = None) -> Reso
     record = read_range_entry(cache, entry)
     if record is None:
         started = time.monotonic()
-        with cache._lock(_lock_name(entry), exclusive=True):
+        with cache.lock(cache.range_lock(entry), exclusive=True):
             record = read_range_entry(cache, entry)
             if record is None:
                 try:
@@ -709,8 +181,40 @@ def prepare(cache: GenomeCache, url: str, known_hash: str | None = None) -> Reso
                     return _resolved(cache, location, record, fetched, time.monotonic() - started)
         if record is None:
             return cache.ensure(url)
-    cache._touch(_lock_name(entry))
+    cache.touch(cache.range_lock(entry))
     return _resolved(cache, location, record, 0, 0.0)
+
+
+def _read_pages(source: transport.Source, etag: str | None, count: int, pages: list[int]) -> dict[int, bytes]:
+    """The raw bytes of ``.gzi`` pages (adjacent pages in one exact ranged GET, runs in parallel)."""
+    runs: list[list[int]] = []
+    for page in sorted(pages):
+        if runs and runs[-1][-1] == page - 1:
+            runs[-1].append(page)
+        else:
+            runs.append([page])
+
+    def extent(page: int) -> tuple[int, int]:
+        first = 8 + 16 * page * PAGE
+        return first, first + 16 * min(PAGE, count - page * PAGE)
+
+    def fetch(run: list[int]) -> dict[int, bytes]:
+        lo, hi = extent(run[0])[0], extent(run[-1])[1]
+        data = transport.retrying(source.policy, source.display, lambda: source.read(lo, hi, etag))
+        return {p: data[extent(p)[0] - lo : extent(p)[1] - lo] for p in run}
+
+    found: dict[int, bytes] = {}
+    if len(runs) == 1:
+        return fetch(runs[0])
+    with ThreadPoolExecutor(min(4, len(runs)), thread_name_prefix="gzi") as pool:
+        for part in pool.map(fetch, runs):
+            found.update(part)
+    return found
+
+
+def _records(data: bytes) -> list[tuple[int, int]]:
+    flat = struct.unpack(f"<{len(data) // 8}Q", data)
+    return list(zip(flat[0::2], flat[1::2], strict=True))
 
 
 def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
@@ -718,46 +222,79 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
     if location.scheme not in ("http", "https", "s3"):
         raise _NoRange(f"range access does not support {location.scheme}://")
     policy = cache.policy
-    blobs = {s: sources.fetch_small(location.sibling(s), policy) for s in (".fai", ".gzi")}
-    if not all(blobs.values()):
-        raise _NoRange("the source has no .fai and .gzi beside it")
+    fai_bytes = transport.fetch_small(location.sibling(".fai"), policy)
+    if not fai_bytes:
+        raise _NoRange("the source has no .fai beside it")
+    gzi_source = transport.open_source(location.sibling(".gzi"), policy)
     try:
-        gzi = fastaformat.parse_gzi(blobs[".gzi"] or b"")
-        fai = parse_fai(blobs[".fai"] or b"")
+        gzi_info = gzi_source.stat()
+    except transport.NotFound:
+        raise _NoRange("the source has no .gzi beside it") from None
+    fetched = len(fai_bytes)
+    pages: dict[int, bytes] = {}
+    gzi_bytes = None
+    try:
+        fai = _parse_fai(fai_bytes)
+        if gzi_info.size is None or gzi_info.size <= WHOLE_GZI:
+            gzi_bytes = transport.fetch_small(location.sibling(".gzi"), policy) or b""
+            fetched += len(gzi_bytes)
+            points = bgzf.parse_gzi(gzi_bytes)
+            count = len(points)
+        else:
+            count = (gzi_info.size - 8) // 16
+            header = transport.retrying(
+                policy, location.display, lambda: gzi_source.read(0, 8, gzi_info.etag)
+            )
+            if gzi_info.size != 8 + 16 * count or struct.unpack("<Q", header)[0] != count:
+                raise ValueError(".gzi size does not match its record count")
+            last = (count - 1) // PAGE
+            pages = _read_pages(gzi_source, gzi_info.etag, count, [last])
+            fetched += 8 + sum(len(p) for p in pages.values())
+            points = _records(pages[last])
     except (ValueError, UnicodeDecodeError, IntegrityError) as exc:
         raise _NoRange(f"its index is unusable ({exc})") from None
-    info = sources.backend(location, policy).stat()
+    info = transport.open_source(location, policy).stat()
     if info.size is None or info.size <= len(BGZF_EOF):
         raise _NoRange("the source does not say its size")
-    try:
-        index = BlockIndex(gzi, info.size)
-    except ValueError as exc:
-        raise _NoRange(f"its .gzi does not fit the file ({exc})") from None
+    if points and (
+        points[-1][0] > info.size - len(BGZF_EOF)
+        or any(b[0] <= a[0] or b[1] < a[1] for a, b in zip(points, points[1:], strict=False))
+    ):
+        raise _NoRange("its .gzi does not fit the file")
     # the last sequence ends in the last data block: a .fai of another file rarely does
+    last_u = points[-1][1] if points else 0
     last_end = max(
-        offset + rlen + (rlen + lenc - 1) // lenc * (lenb - lenc) for _, rlen, offset, lenc, lenb in fai
+        r.offset + r.rlen + (r.rlen + r.lenc - 1) // r.lenc * (r.lenb - r.lenc) for r in fai.values()
     )
-    if not index.ustarts[-1] - (1 << 16) < last_end <= index.ustarts[-1] + (1 << 16):
+    if not last_u - (1 << 16) < last_end <= last_u + (1 << 16):
         raise _NoRange("its .fai does not fit its .gzi")
-    remote = Remote(location, info.size, info.etag, policy)
+    eof_start = info.size - len(BGZF_EOF)
+    source = transport.open_source(location, policy)
     try:
-        eof = _retrying(policy, location.display, lambda: remote.read(index.eof_start, info.size))
-    except RangesUnsupported:
+        eof = transport.retrying(policy, location.display, lambda: source.read(eof_start, info.size, None))
+    except transport.RangesIgnored:
         raise _NoRange("the server does not honour Range requests") from None
-    finally:
-        remote.close()
     if eof != BGZF_EOF:
         raise _NoRange("it is not a complete BGZF file (no end-of-file block)")
+    fetched += len(eof)
 
-    root = _ranges_root(cache)
+    root = cache.ranges
     root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    cache._inside(root)
+    cache.inside(root)
     staging = root / f".partial-{location.entry_name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(mode=DIR_MODE)
     try:
         name = location.basename
-        (staging / f"{name}.fai").write_bytes(blobs[".fai"] or b"")
-        (staging / f"{name}.gzi").write_bytes(blobs[".gzi"] or b"")
+        files = [staging / f"{name}.fai", staging / ENTRY_FILE]
+        (staging / f"{name}.fai").write_bytes(fai_bytes)
+        if gzi_bytes is not None:
+            (staging / f"{name}.gzi").write_bytes(gzi_bytes)
+            files.append(staging / f"{name}.gzi")
+        else:
+            (staging / "gzi").mkdir(mode=DIR_MODE)
+            for page, data in pages.items():
+                files.append(staging / "gzi" / page_name(page, data))
+                files[-1].write_bytes(data)
         record = {
             "url": location.display,
             "entry": location.entry_name,
@@ -765,14 +302,18 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
             "access": "range",
             "size": info.size,
             "etag": info.etag,
-            "blocks": len(index),
+            "blocks": count + 2,
+            "gzi": "whole" if gzi_bytes is not None else "paged",
+            "gzi_count": count,
+            "gzi_size": 8 + 16 * count,
+            "gzi_etag": gzi_info.etag,
             "prepared_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         (staging / ENTRY_FILE).write_text(json.dumps(record, indent=1) + "\n")
-        eof_file = staging / "blocks" / str(index.eof_start >> SHARD_BITS) / str(index.eof_start)
+        eof_file = staging / "blocks" / str(eof_start >> 26) / str(eof_start)
         eof_file.parent.mkdir(mode=DIR_MODE, parents=True)
         eof_file.write_bytes(eof)
-        for file in (staging / f"{name}.fai", staging / f"{name}.gzi", staging / ENTRY_FILE, eof_file):
+        for file in [*files, eof_file]:
             os.chmod(file, FILE_MODE)
             fastaformat.fsync_path(file)
         fastaformat.fsync_path(staging)
@@ -782,7 +323,6 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    fetched = len(blobs[".fai"] or b"") + len(blobs[".gzi"] or b"") + len(eof)
     log.info(
         "%s: prepared for range access as %s (%d bytes fetched)",
         location.display,
@@ -801,25 +341,32 @@ class CachedGenome(Genome):
 
     resolved: Resolved | None = None
     store: BlockStore | None = None
-    index: BlockIndex | None = None
+    index: GziIndex | None = None
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def prefetch(self, seq_id: str, regions: Iterable[Region]) -> None:
-        """Fetch the blocks of all ``regions`` at once (adjacent ones in one request); no-op when whole."""
-        if self.store is None or self.index is None:
+        """Fetch the blocks of all ``regions`` at once (adjacent ones in one request, runs in
+        parallel); a no-op when the genome is read whole."""
+        self.prefetch_many((seq_id, region) for region in regions)
+
+    def prefetch_many(self, wanted: Iterable[tuple[str, Region]]) -> None:
+        """:meth:`prefetch` for regions on several sequences (a batch of requests)."""
+        if self.store is None or self.index is None or not isinstance(self.faidx, RangedFasta):
             return
-        record = self.faidx.index.get(seq_id)
-        if record is None:
-            return  # region() reports it
-        spans: set[int] = set()
-        for region in regions:
-            start, end = (
-                max(1, min(region.start, region.end)),
-                min(record.rlen, max(region.start, region.end)),
-            )
+        spans = []
+        for seq_id, region in wanted:
+            record = self.faidx.index.get(seq_id)
+            if record is None:
+                continue  # region() reports it
+            start = max(1, min(region.start, region.end))
+            end = min(record.rlen, max(region.start, region.end))
             if start <= end:
-                spans.update(needed_spans(self.index, record, start, end))
-        self.store.ensure(spans)
+                spans.append(self.faidx.byte_range(record, start, end))
+        self.index.prefetch(u for span in spans for u in (span[0], span[1] - 1))
+        blocks: set[int] = set()
+        for first, stop in spans:
+            blocks.update(range(self.index.find(first), self.index.find(stop - 1) + 1))
+        self.store.ensure(blocks)
 
     def region(self, seq_id: str, region: Region, request_id: str = "?", field: str = "regions") -> str:
         self.prefetch(seq_id, [region])
@@ -836,6 +383,7 @@ class CachedGenome(Genome):
             "requests": self.store.remote.requests,
             "bytes_fetched": self.store.remote.bytes,
             "blocks_from_cache": self.store.from_disk,
+            "index_pages_fetched": self.index.pages_fetched if self.index else 0,
         }
 
     def close(self) -> None:
@@ -860,7 +408,7 @@ def open_genome(cache: GenomeCache, url: str) -> CachedGenome:
         return _open_whole(cache, resolved)
     stack = contextlib.ExitStack()
     try:
-        stack.enter_context(cache._lock(_lock_name(location.entry_name), exclusive=False))
+        stack.enter_context(cache.lock(cache.range_lock(location.entry_name), exclusive=False))
         record = read_range_entry(cache, location.entry_name)
         if record is None:
             raise IntegrityError(f"range entry {location.entry_name} was removed while opening it; rerun")
@@ -881,28 +429,86 @@ def _open_whole(cache: GenomeCache, resolved: Resolved) -> CachedGenome:
         raise
 
 
+def _page_loader(cache: GenomeCache, folder: Path, location: Location, record: dict):  # type: ignore[no-untyped-def]
+    """Loads ``.gzi`` pages: from ``gzi/`` (each checked against the digest in its name), else
+    by range from the source (and kept there)."""
+    count, etag = record["gzi_count"], record.get("gzi_etag")
+    pages_dir = folder / "gzi"
+
+    def load(pages: list[int]) -> dict[int, list[tuple[int, int]]]:
+        found: dict[int, list[tuple[int, int]]] = {}
+        on_disk = {}
+        if pages_dir.is_dir():
+            cache.inside(pages_dir)
+            for file in pages_dir.iterdir():
+                number, _, digest = file.name.partition(".")
+                if number.isdigit() and int(number) in pages:
+                    on_disk[int(number)] = (file, digest)
+        missing = []
+        for page in pages:
+            want = 16 * min(PAGE, count - page * PAGE)
+            if page in on_disk:
+                file, digest = on_disk[page]
+                try:
+                    data = file.read_bytes() if not file.is_symlink() else b""
+                except OSError:
+                    data = b""
+                if len(data) == want and hashlib.sha256(data).hexdigest()[:32] == digest:
+                    found[page] = _records(data)
+                    continue
+                log.warning("%s: cached .gzi page %d is damaged; fetching it again", location.display, page)
+                with contextlib.suppress(OSError):
+                    file.unlink()
+            missing.append(page)
+        if missing:
+            source = transport.open_source(location.sibling(".gzi"), cache.policy)
+            for page, data in _read_pages(source, etag, count, missing).items():
+                found[page] = _records(data)
+                with contextlib.suppress(OSError):
+                    pages_dir.mkdir(mode=DIR_MODE, exist_ok=True)
+                    cache.inside(pages_dir)
+                    target = pages_dir / page_name(page, data)
+                    tmp = pages_dir / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+                    with open(tmp, "xb") as out:
+                        out.write(data)
+                    os.chmod(tmp, FILE_MODE)
+                    os.replace(tmp, target)
+        return found
+
+    return load
+
+
 def _open_ranged(
     cache: GenomeCache, location: Location, record: dict, resolved: Resolved, stack: contextlib.ExitStack
 ) -> CachedGenome:
-    import fsspec.core
-    from pyfaidx import Faidx
-
     folder = range_dir(cache, location.entry_name)
     name = record["fasta"]
-    fai, gzi = folder / f"{name}.fai", folder / f"{name}.gzi"
-    gzi_bytes = gzi.read_bytes()
+    fai_path = folder / f"{name}.fai"
     try:
-        index = BlockIndex(fastaformat.parse_gzi(gzi_bytes), record["size"])
-    except (ValueError, IntegrityError) as exc:
+        fai: dict[str, FaiRecord] = _parsed(fai_path, "fai", _parse_fai)
+        if record.get("gzi") == "paged":
+            key = (str(folder), "gzi-pages", record["gzi_count"], record["size"], record.get("prepared_at"))
+            with _PARSED_LOCK:
+                index = _PARSED.get(key)
+                if index is None:
+                    loader = _page_loader(cache, folder, location, record)
+                    index = _PARSED[key] = GziIndex(record["gzi_count"], record["size"], load_pages=loader)
+        else:
+            points = _parsed(folder / f"{name}.gzi", "gzi", bgzf.parse_gzi)
+            index = GziIndex(len(points), record["size"], whole=points)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
         raise IntegrityError(f"range entry {location.entry_name}: {exc}") from None
+    assert isinstance(index, GziIndex)
     remote = Remote(location, record["size"], record.get("etag"), cache.policy)
-    store = BlockStore(folder / "blocks", index, remote, cache.policy, cache._inside)
+    store = BlockStore(folder / "blocks", index, remote, cache.policy, cache.inside)
 
     def whole_file() -> Path:
         full = cache.ensure(location.url)
         path = stack.enter_context(cache.reading(full.fasta))
-        same_size = Path(path).stat().st_size == record["size"]
-        if not same_size or fastaformat.read_gzi(Path(f"{path}.gzi")) != fastaformat.parse_gzi(gzi_bytes):
+        local = fastaformat.read_gzi(Path(f"{path}.gzi"))
+        same = Path(path).stat().st_size == record["size"] and len(local) == index.count
+        same = same and all(local[p * PAGE : p * PAGE + PAGE] == rows for p, rows in index.pages.items())
+        if not same:
             raise RemoteChanged(
                 f"{location.display}: the downloaded file is not the one the range entry describes"
             )
@@ -918,26 +524,7 @@ def _open_ranged(
 
     store.fallback = whole_file
     store.on_changed = mark_stale
-    handle = RangedFile(store)
-    # pyfaidx picks its BGZF reader by the name's suffix
-    pyfaidx_name = name if name.lower().endswith((".gz", ".bgz")) else f"{name}.gz"
-    try:
-        faidx = Faidx(
-            fsspec.core.OpenFile(_OneFile(handle, pyfaidx_name), pyfaidx_name, mode="rb"),
-            indexname=str(fai),
-            gzi_indexname=str(gzi),
-            build_index=False,
-            rebuild=False,
-            as_raw=True,
-            sequence_always_upper=False,
-        )
-    except (SourceError, IntegrityError):
-        handle.close()
-        raise
-    except Exception as exc:
-        handle.close()
-        raise GenomeCacheError(
-            f"range entry {location.entry_name}: cannot open ({type(exc).__name__})"
-        ) from None
-    cache._touch(_lock_name(location.entry_name))
-    return CachedGenome(str(folder / name), faidx, resolved=resolved, store=store, index=index, stack=stack)
+    cache.touch(cache.range_lock(location.entry_name))
+    return CachedGenome(
+        str(folder / name), RangedFasta(fai, store), resolved=resolved, store=store, index=index, stack=stack
+    )  # type: ignore[arg-type]

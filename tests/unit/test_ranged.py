@@ -561,3 +561,41 @@ def test_range_entries_are_listed_and_pruned_least_recently_used_first(cache, ht
     assert cache.prune(max_size=keep) == [old.entry]
     assert [e["entry"] for e in cache.entries()] == [new.entry]
     assert not (cache.ranges / old.entry).exists()
+
+
+# --- a large .gzi is read page by page ----------------------------------------------------------------
+
+
+def test_a_large_gzi_is_read_by_page_and_pages_are_checked(cache, httpd, big, monkeypatch):
+    """Pages of 8 records (instead of 256) and no whole-file threshold make the suite's genome's
+    .gzi 'large': only the pages the lookups need cross the network, by exact ranges."""
+    from genomecache import blockstore
+
+    monkeypatch.setattr(blockstore, "PAGE", 8)
+    monkeypatch.setattr(ranged, "PAGE", 8)
+    monkeypatch.setattr(ranged, "WHOLE_GZI", 0)
+    gzi_size = Path(f"{big}.gzi").stat().st_size
+    wanted = [("chrA", 5, 900), ("chrB", 1_000_000, 1_003_000), ("chrC", 2_600_003 - 500, 2_600_003)]
+
+    with ranged.open_genome(cache, httpd.url(BIG)) as genome:
+        assert genome.resolved.source == "range"
+        assert read_all(genome, wanted) == samtools(big, wanted)
+    gzi_gets = httpd.gets(f"{BIG}.gzi")
+    assert gzi_gets and all(CLOSED_RANGE.fullmatch(e["range"] or "") for e in gzi_gets)
+    assert sum(e["bytes"] for e in gzi_gets) < gzi_size / 2
+    entry = cache.ranges / ranged.parse_location(httpd.url(BIG)).entry_name
+    assert not (entry / f"{BIG}.gzi").exists()
+    pages = sorted((entry / "gzi").iterdir())
+    assert pages
+
+    # a new process (no pages in memory) reads the cached pages; a damaged one is fetched again
+    ranged._PARSED.clear()
+    pages[0].write_bytes(b"\0" * pages[0].stat().st_size)
+    before = len(httpd.gets(f"{BIG}.gzi"))
+    with ranged.open_genome(cache, httpd.url(BIG)) as genome:
+        assert read_all(genome, wanted) == samtools(big, wanted)
+    assert len(httpd.gets(f"{BIG}.gzi")) == before + 1, "only the damaged page is fetched again"
+    ranged._PARSED.clear()
+    with ranged.open_genome(cache, httpd.url(BIG)) as genome:
+        assert read_all(genome, wanted) == samtools(big, wanted)
+    assert len(httpd.gets(f"{BIG}.gzi")) == before + 1
