@@ -7,6 +7,7 @@ nextflow.enable.dsl = 2
 
 include { GENOME_CACHED_RETRIEVAL } from './subworkflows/local/genome_cached_retrieval'
 include { PROTEIN_MSA as MSA      } from './workflows/protein_msa'
+include { PIPELINE_INITIALISATION; checkParameters } from './subworkflows/local/utils_pipeline'
 
 // The payload as text and the folder its relative genome paths are relative to.
 def readPayload() {
@@ -30,17 +31,44 @@ def parsePayload(String text) {
     }
 }
 
-def validateParams() {
-    if (!(params.output_type in ['protein', 'transcript'])) {
-        error "--output_type must be 'protein' or 'transcript', not '${params.output_type}'"
-    }
+def schemaPath() {
+    return "${projectDir}/nextflow_schema.json"
+}
+
+def exampleCommand() {
+    return 'nextflow run main.nf --input requests.json --cacheDir /shared/genomes/cache --outdir results'
+}
+
+// What the schema cannot say: the cache must be named, and where tasks run on other hosts
+// (-profile slurm sets sharedCacheDir) it must be an existing absolute directory they share.
+def checkCacheDir() {
     if (!params.cacheDir) {
-        error "--cacheDir must name a directory for the shared genome cache"
+        error params.sharedCacheDir
+            ? "--cacheDir is required with this profile: an existing directory on the file system all nodes share"
+            : "--cacheDir must name a directory for the shared genome cache"
+    }
+    if (params.sharedCacheDir) {
+        def dir = params.cacheDir.toString()
+        if (!dir.startsWith('/')) {
+            error "--cacheDir ${dir}: must be an absolute path on the file system all nodes share"
+        }
+        if (!new File(dir).isDirectory()) {
+            error "--cacheDir ${dir}: no such directory (create it on the shared file system first)"
+        }
     }
 }
 
+// Help, version, schema validation, then the cache checks: before any task starts.
+def validateParams() {
+    checkParameters(params, schemaPath(), workflow.manifest.name, workflow.manifest.version, exampleCommand())
+    checkCacheDir()
+}
+
 workflow {
-    validateParams()
+    PIPELINE_INITIALISATION(
+        params, schemaPath(), workflow.manifest.name, workflow.manifest.version, exampleCommand()
+    )
+    checkCacheDir()
     def (text, base_dir) = readPayload()
     def cache_dir = file(params.cacheDir).toAbsolutePath().toString()
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''

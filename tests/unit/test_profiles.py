@@ -1,6 +1,7 @@
 """What the aws, slurm and k8s profiles resolve to (`nextflow config`, offline, no cloud)."""
 
 import json
+import os
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -44,10 +45,12 @@ def test_aws_drops_the_receipt_storedir() -> None:
     assert "receipts" in config()["process"]["withName:DOWNLOAD_GENOMES"]["storeDir"]
 
 
-def test_slurm_uses_a_shared_cache() -> None:
+def test_slurm_has_no_default_cache_and_requires_a_shared_one() -> None:
     cfg = config("slurm")
     assert cfg["process"]["executor"] == "slurm"
-    assert cfg["params"]["cacheDir"] == "/shared/genomes/cache"
+    assert cfg["process"]["queue"] is None and cfg["process"]["clusterOptions"] is None
+    assert cfg["params"]["cacheDir"] in (None, os.environ.get("GENOMECACHE_DIR"))
+    assert cfg["params"]["sharedCacheDir"] is True  # main.nf then refuses a missing/relative --cacheDir
 
 
 def test_k8s_mounts_the_claim_holding_cache_and_work_dir() -> None:
