@@ -155,7 +155,7 @@ def download(
             raise Transient(f"body ended at byte {have} of {info.size}")
 
     try:
-        retrying(policy, location.display, attempt)
+        retrying(policy, location.display, attempt, source)
     finally:
         bar.close(have)
     if info.size is not None and have != info.size:

@@ -38,7 +38,7 @@ from typing import TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import urllib3
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_exponential_jitter
 from urllib3.exceptions import (
     HTTPError as Urllib3Error,
 )
@@ -172,8 +172,8 @@ class _Retry(urllib3.Retry):
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
-def _retry(policy: RetryPolicy) -> urllib3.Retry:
-    again = policy.attempts - 1
+def _retry(policy: RetryPolicy, left: int | None = None) -> urllib3.Retry:
+    again = policy.attempts - 1 if left is None else max(0, left)
     return _Retry(
         total=None,
         connect=again,
@@ -190,20 +190,31 @@ def _retry(policy: RetryPolicy) -> urllib3.Retry:
     )
 
 
-def retrying(policy: RetryPolicy, display: str, call: Callable[[], T]) -> T:
-    """``call()`` again after a :class:`Transient` failure, with backoff; then a one-line SourceError."""
+def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: object | None = None) -> T:
+    """``call()`` again after a :class:`Transient` failure, with backoff; then a one-line SourceError.
+
+    With ``source`` (an :class:`HttpSource`), its requests and this loop share one budget
+    of ``policy.attempts`` tries: a body retried here leaves fewer status retries to urllib3.
+    """
     attempts = 0
+    if source is not None:
+        source.retries_left = policy.attempts - 1  # type: ignore[attr-defined]
 
     def log_retry(state) -> None:  # type: ignore[no-untyped-def]
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0
+        if source is not None:
+            source.retries_left -= 1  # type: ignore[attr-defined]
         log.warning(
             "%s: %s; retry %d/%d in %.1fs", display, exc, state.attempt_number, policy.attempts - 1, wait
         )
 
+    def spent(state) -> bool:  # type: ignore[no-untyped-def]
+        return source is not None and source.retries_left <= 0  # type: ignore[attr-defined]
+
     try:
         for attempt in Retrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop_any(stop_after_attempt(policy.attempts), spent),
             wait=wait_exponential_jitter(
                 multiplier=policy.backoff, max=policy.max_backoff, jitter=policy.backoff / 2
             ),
@@ -216,6 +227,9 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T]) -> T:
                 return call()
     except Transient as exc:
         raise SourceError(f"{display}: {exc} (gave up after {attempts} attempts)") from None
+    finally:
+        if source is not None:
+            source.retries_left = None  # type: ignore[attr-defined]
     raise AssertionError("unreachable")
 
 
@@ -264,6 +278,7 @@ class HttpSource:
             token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
             self.auth = f"Basic {token}"
         self.requests = 0
+        self.retries_left: int | None = None  # shared with :func:`retrying` while it runs
 
     @property
     def display(self) -> str:
@@ -283,7 +298,7 @@ class HttpSource:
                     method,
                     url,
                     headers=sent,
-                    retries=_retry(self.policy),
+                    retries=_retry(self.policy, self.retries_left),
                     timeout=urllib3.Timeout(connect=self.policy.timeout, read=self.policy.timeout),
                     redirect=False,
                     preload_content=False,
@@ -303,6 +318,8 @@ class HttpSource:
                 ) from None
             except (Urllib3Error, OSError) as exc:
                 raise SourceError(f"{self.display}: {_reason(exc)}") from None
+            if self.retries_left is not None and response.retries is not None:
+                self.retries_left -= len(response.retries.history)
             if response.status not in REDIRECTS:
                 if url != self.url:  # later requests go straight there
                     self.url, self.auth = url, auth
@@ -455,6 +472,7 @@ class S3Source:
             boto3.session.Session().get_credentials() is None
             or os.environ.get("GENOMECACHE_S3_ANONYMOUS") == "1"
         )
+        self.retries_left: int | None = None
         self.client = _s3_client(
             anonymous, policy.timeout, policy.attempts, os.environ.get("AWS_ENDPOINT_URL")
         )
@@ -515,6 +533,7 @@ class FileSource:
     def __init__(self, location: Location, policy: RetryPolicy) -> None:
         self.location, self.path = location, location.local_path
         self.requests = 0
+        self.retries_left: int | None = None
 
     @property
     def display(self) -> str:
@@ -573,6 +592,6 @@ def fetch_small(location: Location, policy: RetryPolicy | None = None) -> bytes 
         return b"".join(chunks)
 
     try:
-        return retrying(source.policy, location.display, once)
+        return retrying(source.policy, location.display, once, source)
     except NotFound:
         return None
