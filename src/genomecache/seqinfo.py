@@ -1,7 +1,8 @@
 """Merge per-sequence info with a clustal alignment into PAVI's ``aligned_seq_info.json``.
 
-Each ``<id>-seqinfo.json`` maps sequence names to an info object (empty for our
-retrieval; ``sequence``, ``error`` or ``embedded_variants`` from PAVI's own). The
+Each ``<id>-seqinfo.json`` maps sequence names to an info object: empty for a reference
+sequence, ``embedded_variants`` or ``error`` for an alternative one (ours and PAVI's
+retrieval write the same; PAVI's may also carry ``sequence``). The
 merged file keeps every info object as it is. The one addition is PAVI's: a
 variant embedded in an aligned sequence gets ``alignment_start_pos`` and
 ``alignment_end_pos``, its ``seq_start_pos``/``seq_end_pos`` as alignment columns.

@@ -413,3 +413,30 @@ def test_cli_unknown_variant_api_down_and_no_location_fail_with_one_line(genome_
         run_cli(genome_path, tmp_path / "d", api, request("+", ["V:ok"], unique_entry_id="rup")).returncode
         == 0
     )
+
+
+def test_our_seqinfo_with_variants_merges_with_the_alignment(genome_path, cache, api, tmp_path):
+    """align_seqinfo.py reads the seqinfo unchanged and places each variant in the alignment."""
+    t_variant(api, "V:snv", "+", 6, "A", "G")
+    t_variant(api, "V:del", "+", 11, "GGG", "")
+    retrieve(genome_path, cache, api, tmp_path, request("+", ["V:snv", "V:del"]), "protein")
+    subprocess.run(
+        ["clustalo", "-i", "req1-protein.fa", "--outfmt=clustal", "--resno", "-o", "aln", "--force"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bin" / "align_seqinfo.py"), "--sequence-info-files", "req1-seqinfo.json",
+         "--alignment-result-file", "aln", "--output", "merged.json"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    assert merged["gene_ref"] == {}
+    placed = [(e["variant_id"], e["alignment_start_pos"], e["alignment_end_pos"]) for e in
+              merged["gene_mut"]["embedded_variants"]]  # fmt: skip
+    # alt MRPFHDW: the SNV is R (residue 2), the deletion's flanks P and F (residues 3 and 4)
+    row = next(
+        line.split()[1] for line in (tmp_path / "aln").read_text().splitlines() if line.startswith("gene_mut")
+    )
+    column = [i for i, char in enumerate(row, start=1) if char != "-"]
+    assert placed == [("V:snv", column[1], column[1]), ("V:del", column[2], column[3])]
