@@ -599,3 +599,33 @@ def test_a_large_gzi_is_read_by_page_and_pages_are_checked(cache, httpd, big, mo
     with ranged.open_genome(cache, httpd.url(BIG)) as genome:
         assert read_all(genome, wanted) == samtools(big, wanted)
     assert len(httpd.gets(f"{BIG}.gzi")) == before + 1
+
+
+@pytest.mark.parametrize("gzi", ["whole", "paged"])
+def test_range_mode_and_full_mode_agree_on_random_regions(cache, httpd, big, monkeypatch, gzi):
+    """Property (Hypothesis): for any region, range mode returns the bases full mode returns."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from genomecache import blockstore
+
+    if gzi == "paged":
+        monkeypatch.setattr(blockstore, "PAGE", 8)
+        monkeypatch.setattr(ranged, "PAGE", 8)
+        monkeypatch.setattr(ranged, "WHOLE_GZI", 0)
+    fai = fai_records(big)
+    with ranged.open_genome(cache, httpd.url(BIG)) as by_range, Genome.open(big) as full:
+        assert by_range.resolved.source == "range"
+
+        @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+        @given(st.sampled_from(sorted(fai)), st.data())
+        def agree(name: str, data: st.DataObject) -> None:
+            rlen = fai[name][0]
+            start = data.draw(st.integers(1, rlen), label="start")
+            span = data.draw(st.sampled_from([0, 1, 59, 60, 61, 1000, 65_280, 200_000]), label="span")
+            region = Region(start, min(rlen, start + span))
+            assert by_range.region(name, region) == full.region(name, region)
+
+        agree()
+    assert httpd.gets(BIG, ranged=False) == []
