@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Manage the shared genome cache: fetch, populate, list, verify, prune, status, report."""
+"""Manage the shared genome cache: fetch, populate, list, verify, prune, remove, status, report."""
 
 from __future__ import annotations
 
@@ -8,35 +8,35 @@ import datetime as dt
 import functools
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 
-from genomecache import __version__, ranged
-from genomecache.cache import GenomeCache, default_cache_dir, to_json
+from genomecache import __version__, ranged, sizes
+from genomecache.cache import GenomeCache, default_cache_dir, parse_known_hash, precheck_requests, to_json
 from genomecache.errors import GenomeCacheError
+from genomecache.locations import parse_location
 from genomecache.report import build_report, human, write_report
 
-SIZE = re.compile(r"(?i)\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*")
+MIN_PRUNE_SIZE = 1 << 20  # a smaller --max-size is almost surely a unit mistake: needs --force
 
 
 def parse_size(text: str) -> int:
-    """``500M``, ``20G``, ``1.5TiB`` or a byte count."""
-    match = SIZE.fullmatch(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 20G)")
-    return int(
-        float(match.group(1)) * 1024 ** "kmgt".find(match.group(2).lower())
-        if match.group(2)
-        else float(match.group(1))
-    )
+    """``500M``, ``20G``, ``1.5TiB`` or a byte count; every unit is binary (G = GiB)."""
+    try:
+        return sizes.parse_size(text)
+    except GenomeCacheError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_fetch(cache: GenomeCache, args: argparse.Namespace) -> int:
+    parse_known_hash(args.sha256)  # a malformed checksum fails now, not after the download
+    checked = precheck_requests(cache, args.url, args.requests) if args.requests else None
     if args.access == "range":  # source 'range' when prepared for block reads, else as ensure() says
         resolved = ranged.prepare(cache, args.url, args.sha256)
     else:
         resolved = cache.ensure(args.url, args.sha256)
+    if checked == "after download":  # the source had no .fai: check against the cached one
+        precheck_requests(cache, args.url, args.requests)
     receipt = {**to_json(resolved), "session": args.session}
     if args.receipt:
         args.receipt.write_text(json.dumps(receipt, indent=1) + "\n")
@@ -87,8 +87,32 @@ def cmd_verify(cache: GenomeCache, args: argparse.Namespace) -> int:
 
 
 def cmd_prune(cache: GenomeCache, args: argparse.Namespace) -> int:
-    for entry in cache.prune(args.max_size, args.dry_run):
-        print(f"{'would remove' if args.dry_run else 'removed'} {entry}")
+    if args.max_size < MIN_PRUNE_SIZE and not args.force:
+        raise GenomeCacheError(
+            f"--max-size {args.max_size} bytes is below 1 MiB and would empty the cache "
+            "(units are binary: 20G is 20 GiB); add --force if you mean it"
+        )
+    plan = cache.prune_plan(args.max_size)
+    for record in plan["keep"]:
+        print(f"keep {record['entry']} ({human(record.get('disk_bytes', 0))})")
+    removed = set(cache.prune(args.max_size, args.dry_run))
+    for record in plan["remove"]:
+        if record["entry"] in removed:
+            verb = "would remove" if args.dry_run else "removed"
+        else:
+            verb = "in use, kept"
+        print(f"{verb} {record['entry']} ({human(record.get('disk_bytes', 0))})")
+    for name in sorted(removed - {r["entry"] for r in plan["remove"]}):
+        print(f"removed {name} (quarantined or abandoned download)")
+    print(f"cache holds {human(plan['bytes_after'])} of at most {human(args.max_size)}")
+    return 0
+
+
+def cmd_remove(cache: GenomeCache, args: argparse.Namespace) -> int:
+    for name in args.entry:
+        entry = name if "/" not in name and ":" not in name else parse_location(name).entry_name
+        cache.remove(entry)
+        print(f"removed {entry}")
     return 0
 
 
@@ -110,10 +134,29 @@ def cmd_report(cache: GenomeCache, args: argparse.Namespace) -> int:
     receipts = [json.loads(path.read_text()) for path in args.receipts]
     plan = json.loads(args.genomes.read_text())
     counts = {g["display_url"]: g["requests"] for g in plan}
-    report = build_report(receipts, args.session, counts)
+    report = build_report(receipts, args.session, counts, fetched_by(cache, receipts))
     args.outdir.mkdir(parents=True, exist_ok=True)
     write_report(report, args.outdir)
     return 0
+
+
+def fetched_by(cache: GenomeCache, receipts: list[dict]) -> dict[str, dict]:
+    """Each receipt's published entry record (which session fetched it), where readable.
+
+    The storeDir receipt is last-writer-wins: under two concurrent runs it may be the
+    other run's, so the entry decides who downloaded.
+    """
+    records = {}
+    for receipt in receipts:
+        entry = receipt.get("entry")
+        if receipt.get("source") in ("network", "cache") and isinstance(entry, str):
+            try:
+                record = cache.read_entry(entry)
+            except GenomeCacheError:
+                record = None
+            if record:
+                records[entry] = record
+    return records
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,9 +182,20 @@ def main(argv: list[str] | None = None) -> int:
     add = functools.partial(sub.add_parser, parents=[common])
     p = add("fetch", help="fetch one genome URL into the cache (or find it)")
     p.add_argument("url")
-    p.add_argument("--sha256", help="expected checksum of the source file, 'sha256:<hex>'")
+    p.add_argument(
+        "--sha256", help="expected checksum of the source file, 'sha256:<64 hex digits>' (checked first)"
+    )
     p.add_argument("--receipt", type=Path, help="write where the genome came from as JSON")
-    p.add_argument("--session", default="", help="run id recorded in the receipt")
+    p.add_argument(
+        "--session", default="", help="run id recorded in the receipt and, when it downloads, in the entry"
+    )
+    p.add_argument(
+        "--requests",
+        type=Path,
+        help="JSON list of the requests for this genome (check_requests.py's requests.json; others are "
+        "ignored): their seq_id and regions are checked against the source's .fai before the "
+        "genome is downloaded (after it, when the source has no .fai)",
+    )
     p.add_argument(
         "--access",
         choices=("full", "range"),
@@ -157,9 +211,17 @@ def main(argv: list[str] | None = None) -> int:
     p = add("verify", help="recompute checksums, check EOF and indexes; remove bad entries")
     p.add_argument("entry", nargs="*")
     p.add_argument("--keep", action="store_true", help="report bad entries without removing them")
-    p = add("prune", help="remove least recently used genomes down to a size")
-    p.add_argument("--max-size", type=parse_size, required=True)
-    p.add_argument("--dry-run", action="store_true")
+    p = add("prune", help="remove least recently used genomes down to a size, and abandoned downloads")
+    p.add_argument(
+        "--max-size",
+        type=parse_size,
+        required=True,
+        help="e.g. 500M, 20G, 1.5T; units are binary as in du -h (K=1024, G=GiB; KiB/GB/GiB accepted)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be kept and removed")
+    p.add_argument("--force", action="store_true", help="allow a --max-size below 1 MiB")
+    p = add("remove", help="remove entries now (refused while a task reads or downloads them)")
+    p.add_argument("entry", nargs="+", help="entry name (as 'list' shows it) or the genome's URL")
     p = add("status", help="totals, partial downloads, problems")
     p.add_argument("--json", action="store_true")
     p = add("report", help="per-run cache report from download receipts")
@@ -170,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cache_dir = getattr(args, "cache_dir", None) or default_cache_dir()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    cache = GenomeCache(cache_dir, getattr(args, "mirror", None), progress=not getattr(args, "quiet", False))
+    cache = GenomeCache(
+        cache_dir,
+        getattr(args, "mirror", None),
+        progress=not getattr(args, "quiet", False),
+        session=getattr(args, "session", "") if args.command == "fetch" else "",
+    )
     commands = {
         "fetch": cmd_fetch,
         "populate": cmd_populate,
@@ -179,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "prune": cmd_prune,
         "status": cmd_status,
         "report": cmd_report,
+        "remove": cmd_remove,
     }
     try:
         return commands[args.command](cache, args)

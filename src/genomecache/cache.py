@@ -116,9 +116,66 @@ def parse_known_hash(known: str | None) -> tuple[str, str] | None:
     if not known:
         return None
     algorithm, _, value = known.partition(":") if ":" in known else ("sha256", "", known)
-    if algorithm not in ("sha256", "md5", "sha1", "sha512"):
-        raise GenomeCacheError(f"unsupported checksum algorithm '{algorithm}'")
-    return algorithm, value.lower()
+    digits = _HASH_DIGITS.get(algorithm.lower())
+    if digits is None:
+        raise GenomeCacheError(f"unsupported checksum algorithm '{algorithm}' (use sha256:<hex>)")
+    if not re.fullmatch(rf"[0-9a-fA-F]{{{digits}}}", value.strip()):
+        raise GenomeCacheError(f"checksum {known!r} is not {algorithm.lower()}:<{digits} hex digits>")
+    return algorithm.lower(), value.strip().lower()
+
+
+_HASH_DIGITS = {"sha256": 64, "md5": 32, "sha1": 40, "sha512": 128}
+
+
+def precheck_requests(cache: GenomeCache, url: str, requests_file: Path) -> str:
+    """Check the requests of one genome against its ``.fai`` before the genome is fetched.
+
+    ``requests_file`` is a JSON list of request objects (``check_requests.py``'s
+    ``requests.json``); those of other genomes are ignored. The ``.fai`` is the cached
+    entry's when published, else the source's (a small file). Returns ``"checked"``, or
+    ``"after download"`` when the source has no ``.fai`` (call again once it is cached).
+    :class:`RequestError` names the first request and field that do not fit.
+    """
+    from .requests import check_against_index, parse_fai, parse_request
+
+    location = parse_location(url)
+    entry = location.entry_name
+    try:
+        items = json.loads(Path(requests_file).read_text())
+    except (OSError, ValueError) as exc:
+        raise GenomeCacheError(f"--requests {requests_file}: unreadable ({_one_line(exc)})") from None
+    if not isinstance(items, list):
+        raise GenomeCacheError(f"--requests {requests_file}: must be a JSON list of request objects")
+    requests = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("genome_entry") not in (None, entry):
+            continue
+        request = parse_request(item, i)
+        if item.get("genome_entry") == entry or request.location.entry_name == entry:
+            requests.append(request)
+    if not requests:
+        return "checked"
+    try:
+        record = cache.read_entry(entry)
+    except IntegrityError:
+        record = None
+    fai: bytes | None = None
+    if record:
+        fai = Path(f"{cache.entry_dir(entry) / record['fasta']}.fai").read_bytes()
+    else:
+        try:
+            fai = sources.fetch_small(location.sibling(".fai"), cache.policy)
+        except (GenomeCacheError, OSError) as exc:  # the .fai is optional: check after download
+            log.info("%s: no .fai to check requests before downloading (%s)", location.display, exc)
+    if not fai:
+        return "after download"
+    try:
+        lengths = parse_fai(fai.decode("utf-8", errors="replace"), f"{location.basename}.fai")
+    except GenomeCacheError as exc:
+        log.warning("%s; requests are checked after the download", exc)
+        return "after download"
+    check_against_index(requests, lengths, location.basename)
+    return "checked"
 
 
 _ASIDE = re.compile(r"\.(?:quarantine|trash|partial)-(?P<entry>.+?)(?:-[0-9a-f]{8})?")
@@ -319,6 +376,15 @@ class GenomeCache:
             record["session"] = self.session
         record["record_sha256"] = record_digest(record)
         (staging / ENTRY_FILE).write_text(json.dumps(record, indent=1) + "\n")
+        # the (redacted) source URL outside the entry too, so a reader can fetch an entry
+        # again whose entry.json is damaged
+        with contextlib.suppress(OSError):
+            source = self.locks / f"{check_entry_name(record['entry'])}.source"
+            tmp = source.with_name(f".{source.name}.{uuid.uuid4().hex[:8]}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps({"url": record["url"]}) + "\n")
+            os.replace(tmp, source)
         return record
 
     def _from_mirror(self, location: Location) -> Path | None:
@@ -345,6 +411,7 @@ class GenomeCache:
         concurrency: others wait on the lock and reuse the result).
         """
         location = parse_location(url)
+        parse_known_hash(known_hash)  # a malformed checksum fails before anything is fetched
         entry = location.entry_name
         mirrored = self._from_mirror(location)
         if mirrored:
@@ -958,9 +1025,11 @@ def _resolve_entry_file(path: Path, cache: GenomeCache) -> str:
     if not url:
         if not cache.writable():
             raise IntegrityError(cache.repair_hint(entry, problem))
+        with contextlib.suppress(OSError):
+            cache.discard(entry, held=False)  # and its receipt: the next run fetches it again
         raise IntegrityError(
-            f"{problem}; its source URL is unknown here: rerun the pipeline (its download step "
-            f"fetches it again) or run 'genome_cache.py --cache-dir {cache.root} fetch URL'"
+            f"{problem}; its source URL is unknown here: moved aside, rerun the pipeline (its "
+            f"download step fetches it again) or run 'genome_cache.py --cache-dir {cache.root} fetch URL'"
         )
     log.warning("%s; fetching it again from %s", problem, url)
     try:
@@ -971,7 +1040,11 @@ def _resolve_entry_file(path: Path, cache: GenomeCache) -> str:
 
 def _recorded_url(cache: GenomeCache, entry: str) -> str | None:
     """The URL in an entry's (possibly damaged) record, if it still names this entry."""
-    for path in (cache.genomes / entry / ENTRY_FILE, cache.receipts / entry / "receipt.json"):
+    for path in (
+        cache.genomes / entry / ENTRY_FILE,
+        cache.locks / f"{entry}.source",
+        cache.receipts / entry / "receipt.json",
+    ):
         try:
             url = json.loads(path.read_bytes()).get("url")
             if isinstance(url, str) and parse_location(url).entry_name == entry:

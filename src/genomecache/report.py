@@ -9,28 +9,49 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .locations import redact
 
-def build_report(receipts: list[dict], session: str, requests_per_genome: dict[str, int]) -> dict:
+
+def build_report(
+    receipts: list[dict],
+    session: str,
+    requests_per_genome: dict[str, int],
+    entries: dict[str, dict] | None = None,
+) -> dict:
     """Summarise download receipts of one run.
 
-    A receipt written by an earlier session was reused through Nextflow's storeDir
-    without running the download task: a cache hit that moved nothing.
-    ``per_task_bytes`` is what downloading the genome in every request would move.
+    ``entries`` maps entry names to their published records, which name the session
+    that downloaded them: that decides hit or miss, as the storeDir receipt is
+    last-writer-wins (two runs on a cold cache would otherwise both see the second
+    run's receipt). Without a record, a receipt written by an earlier session was
+    reused through Nextflow's storeDir without running the download task: a cache hit
+    that moved nothing. ``per_task_bytes`` is what downloading the genome in every
+    request would move.
     """
+    entries = entries or {}
     genomes = []
     for receipt in sorted(receipts, key=lambda r: r["url"]):
-        reused = receipt.get("session") != session
-        source = "cache" if reused and receipt["source"] == "network" else receipt["source"]
+        record = entries.get(receipt.get("entry", ""))
+        if record and record.get("session") and receipt["source"] in ("network", "cache"):
+            downloaded = record["session"] == session
+            source = "network" if downloaded else "cache"
+            moved = record.get("bytes_downloaded", 0) if downloaded else 0
+            seconds = record.get("seconds", 0.0) if downloaded else 0.0
+        else:
+            reused = receipt.get("session") != session
+            source = "cache" if reused and receipt["source"] == "network" else receipt["source"]
+            moved = 0 if reused else receipt.get("bytes_downloaded", 0)
+            seconds = 0.0 if reused else receipt.get("seconds", 0.0)
         n = requests_per_genome.get(receipt["url"], 0)
         genomes.append(
             {
-                "url": receipt["url"],
+                "url": redact(receipt["url"]),
                 "entry": receipt["entry"],
                 "requests": n,
                 "result": {"network": "miss", "range": "range"}.get(source, "hit"),
                 "source": source,
-                "bytes_downloaded": 0 if reused else receipt.get("bytes_downloaded", 0),
-                "seconds": 0.0 if reused else round(receipt.get("seconds", 0.0), 3),
+                "bytes_downloaded": moved,
+                "seconds": round(seconds, 3),
                 "per_task_bytes": n * receipt.get("size", 0),
             }
         )

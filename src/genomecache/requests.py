@@ -22,6 +22,9 @@ from .locations import Location, parse_location
 STRANDS = {"+": "+", "+1": "+", "1": "+", "pos": "+", "-": "-", "-1": "-", "neg": "-"}
 _REGION_STR = re.compile(r"\s*(\d+)\s*\.\.\s*(\d+)\s*")
 _SAFE_ID = re.compile(r"[A-Za-z0-9_:][A-Za-z0-9_.:+|-]*")
+# names become FASTA header text: no whitespace, control characters or '>' (a newline and a
+# '>' would start a second record in the output FASTA)
+_NAME_PROBLEM = re.compile(r"[\s\x00-\x1f\x7f-\x9f>]")
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,18 @@ def _text(data: dict[str, Any], key: str, request_id: str, required: bool = True
     return str(value).strip()
 
 
+def check_name(value: str, request_id: str, field_name: str) -> str:
+    """A name that goes into a FASTA header: no whitespace, control characters or ``>``."""
+    bad = _NAME_PROBLEM.search(value)
+    if bad:
+        raise RequestError(
+            request_id,
+            field_name,
+            f"must not contain whitespace, control characters or '>' (found {bad.group()!r})",
+        )
+    return value
+
+
 def parse_codon_table(value: Any, request_id: str = "?") -> int | None:
     """Validate an NCBI translation table id (``None`` means the Standard table)."""
     if value is None or value == "":
@@ -159,9 +174,13 @@ def parse_request(
         raise RequestError(f"#{index + 1}", "(request)", "must be a JSON object")
     raw_id = data.get("unique_entry_id")
     request_id = str(raw_id) if raw_id not in (None, "") else f"#{index + 1}"
+    if _NAME_PROBLEM.search(request_id):  # an id with a newline must not break the one-line error
+        request_id = f"#{index + 1}"
     entry_id = _text(data, "unique_entry_id", request_id)
+    if isinstance(raw_id, str):  # it names output files: checked as given, before any stripping
+        check_name(raw_id, request_id, "unique_entry_id")
     assert entry_id is not None
-    if not _SAFE_ID.fullmatch(entry_id):
+    if len(entry_id) > 200 or not _SAFE_ID.fullmatch(entry_id):
         raise RequestError(
             request_id, "unique_entry_id", "must be letters, digits and _ . : + | - (it names output files)"
         )
@@ -189,16 +208,21 @@ def parse_request(
     cds = parse_regions(data.get("cds_seq_regions"), request_id, "cds_seq_regions", required=False)
     if any(region.frame is None for region in cds):
         raise RequestError(request_id, "cds_seq_regions.frame", "every CDS region needs a frame (0-2)")
+    base_seq_name = _text(data, "base_seq_name", request_id) or ""
+    suffix = _text(data, "alt_seq_name_suffix", request_id, required=False) or "_alt"
+    for name in ("base_seq_name", "alt_seq_name_suffix"):  # as given: not even a trailing newline
+        if isinstance(data.get(name), str):
+            check_name(data[name], request_id, name)
     return Request(
         unique_entry_id=entry_id,
-        base_seq_name=_text(data, "base_seq_name", request_id) or "",
+        base_seq_name=base_seq_name,
         seq_id=_text(data, "seq_id", request_id) or "",
         strand=parse_strand(data.get("seq_strand"), request_id),
         fasta_file_url=url or "",
         exons=parse_regions(data.get("exon_seq_regions"), request_id, "exon_seq_regions", required=True),
         cds=cds,
         codon_table=parse_codon_table(data.get("codon_table"), request_id),
-        alt_seq_name_suffix=_text(data, "alt_seq_name_suffix", request_id, required=False) or "_alt",
+        alt_seq_name_suffix=suffix,
         variant_ids=tuple(variants),
     )
 
@@ -242,3 +266,38 @@ def request_to_json(request: Request) -> dict[str, Any]:
     if request.codon_table is not None:
         data["codon_table"] = request.codon_table
     return data
+
+
+def parse_fai(text: str, name: str = ".fai") -> dict[str, int]:
+    """Sequence lengths from a ``.fai`` (samtools faidx); :class:`GenomeCacheError` when malformed."""
+    lengths: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split("\t")
+        if len(fields) < 5 or not all(f.isdigit() for f in fields[1:5]):
+            raise GenomeCacheError(f"{name}: line {number} is not a .fai record")
+        lengths[fields[0]] = int(fields[1])
+    if not lengths:
+        raise GenomeCacheError(f"{name}: lists no sequences")
+    return lengths
+
+
+def check_against_index(requests: list[Request], lengths: dict[str, int], genome: str) -> None:
+    """Every request's ``seq_id`` is in the genome and its regions lie inside it.
+
+    Uses the genome's ``.fai`` only, so a wrong request fails before the genome is
+    downloaded; the messages are those retrieval gives.
+    """
+    for request in requests:
+        length = lengths.get(request.seq_id)
+        if length is None:
+            raise RequestError(
+                request.unique_entry_id, "seq_id", f"'{request.seq_id}' is not in genome {genome}"
+            )
+        for field_name, regions in (("exon_seq_regions", request.exons), ("cds_seq_regions", request.cds)):
+            for region in regions:
+                if region.end > length:
+                    raise RequestError(
+                        request.unique_entry_id,
+                        field_name,
+                        f"region {region.start}..{region.end} ends beyond {request.seq_id} (length {length})",
+                    )

@@ -1,0 +1,479 @@
+"""Issue 8: no wrong base from a damaged entry, self-healing, sizes, remove, names, pre-download checks.
+
+Every read goes the way the pipeline reads: ``resolve_for_reading`` on the ``file://`` path
+DOWNLOAD_GENOMES hands over, ``cache.reading`` and ``Genome``; answers are compared with
+``samtools faidx`` on the pristine file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from genomecache.cache import GenomeCache, resolve_for_reading
+from genomecache.errors import GenomeCacheError, IntegrityError, RequestError
+from genomecache.requests import Region, parse_region, parse_request
+from genomecache.retrieval import Genome
+from genomecache.sizes import parse_size
+from tests.conftest import GENOME, REGIONS, cli, published, samtools_region, settle
+
+
+def read(cache: GenomeCache, url: str, region: str) -> bytes:
+    """One retrieval as seq_retrieval.py does it."""
+    name, _, span = region.partition(":")
+    start, end = (int(x) for x in span.split("-"))
+    path = resolve_for_reading(url, cache)
+    with cache.reading(path) as local, Genome.open(local) as genome:
+        return genome.region(name, Region(start, end)).encode()
+
+
+def expected(genome_dir: Path, region: str) -> bytes:
+    return b"".join(samtools_region(genome_dir / GENOME, region).splitlines()[1:])
+
+
+def writable(path: Path) -> Path:
+    os.chmod(path.parent, 0o755)
+    if path.exists():
+        os.chmod(path, 0o644)
+    return path
+
+
+def flip(path: Path, offset: int) -> None:
+    data = bytearray(writable(path).read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def fai_offset_changed(fasta: Path) -> None:
+    lines = writable(Path(f"{fasta}.fai")).read_text().splitlines()
+    fields = lines[0].split("\t")
+    fields[2] = str(int(fields[2]) + 4)
+    Path(f"{fasta}.fai").write_text("\n".join(["\t".join(fields), *lines[1:]]) + "\n")
+
+
+DAMAGES = {
+    # the issue's eight kinds (three gave wrong bases with exit 0) and more
+    "fai two bytes short": lambda f: os.truncate(
+        writable(Path(f"{f}.fai")), Path(f"{f}.fai").stat().st_size - 2
+    ),
+    "fai offset changed": fai_offset_changed,
+    "gzi byte flipped": lambda f: flip(Path(f"{f}.gzi"), 20),
+    "gzi deleted": lambda f: writable(Path(f"{f}.gzi")).unlink(),
+    "fai empty": lambda f: writable(Path(f"{f}.fai")).write_bytes(b""),
+    "fai deleted": lambda f: writable(Path(f"{f}.fai")).unlink(),
+    "fasta truncated": lambda f: os.truncate(writable(f), f.stat().st_size - 100),
+    "fasta appended": lambda f: writable(f).write_bytes(f.read_bytes() + b"\0" * 10),
+    "fasta data byte flipped": lambda f: flip(f, f.stat().st_size // 3),
+    "fasta deleted": lambda f: writable(f).unlink(),
+    "entry.json byte flipped": lambda f: flip(f.parent / "entry.json", 30),
+    "entry.json deleted": lambda f: writable(f.parent / "entry.json").unlink(),
+    "entry dir deleted": lambda f: subprocess.run(["rm", "-rf", str(f.parent)], check=True),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_any_damage_gives_correct_bases_healed_in_the_same_call(cache, server, genome_dir, damage):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    DAMAGES[damage](fasta)
+
+    # the pipeline's hand-over: the cached file itself, as file://
+    answers = [read(cache, f"file://{fasta}", region) for region in REGIONS]
+
+    assert answers == [expected(genome_dir, region) for region in REGIONS]
+    assert len(settle(server).gets(GENOME)) == 2  # fetched again once, in that same call
+    assert cache.verify(got.entry) is None
+
+
+def test_bit_rot_in_a_data_block_is_one_line_naming_the_entry_then_healed(cache, server, genome_dir):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    before = fasta.stat()
+    flip(fasta, 1000)  # inside the first data block; size, EOF marker and mtime unchanged
+    os.utime(fasta, ns=(before.st_atime_ns, before.st_mtime_ns))
+    receipt = cache.receipts / got.entry / "receipt.json"
+    receipt.parent.mkdir(parents=True)
+    receipt.write_text("{}")
+
+    with pytest.raises(IntegrityError) as error:
+        read(cache, f"file://{fasta}", "CHROMOSOME_I:1-120")
+    message = str(error.value)
+    assert got.entry in message and "damaged" in message and "\n" not in message
+    assert "corrupt" in message or "CRC" in message
+    assert published(cache.root) == []  # moved aside: no reader is served it again
+    assert not receipt.exists()  # and the next run's download step is not skipped
+
+    assert read(cache, f"file://{fasta}", "CHROMOSOME_I:1-120") == expected(genome_dir, "CHROMOSOME_I:1-120")
+    assert len(settle(server).gets(GENOME)) == 2
+
+
+def test_a_failure_that_is_not_damage_is_one_line_and_keeps_the_entry(cache, server):
+    got = cache.ensure(server.url(GENOME))
+    with pytest.raises(IntegrityError, match=f"cache entry {got.entry}: reading .* failed"):
+        with cache.reading(got.fasta):
+            raise ValueError("a bug in the caller, not damage")
+    assert published(cache.root) == [got.entry]
+
+
+def test_quarantined_entry_is_not_deleted_while_another_reader_holds_it(cache, server):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    started, done = threading.Event(), threading.Event()
+    seen: list[bytes] = []
+
+    def reader() -> None:
+        with cache.reading(fasta) as path, Genome.open(path) as genome:
+            started.set()
+            done.wait(30)
+            seen.append(genome.region("CHROMOSOME_I", Region(1, 50)).encode())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert started.wait(10)
+        writable(Path(f"{fasta}.gzi")).write_bytes(b"\0" * 8)
+        with pytest.raises(IntegrityError, match="moved aside"):
+            with cache.reading(fasta):
+                pass
+        aside = [p for p in cache.genomes.iterdir() if p.name.startswith(".quarantine-")]
+        assert len(aside) == 1
+        assert cache.sweep() == []  # the first reader still holds it
+        assert aside[0].exists()
+    finally:
+        done.set()
+        thread.join()
+    assert seen and len(seen[0]) == 50
+    assert cache.sweep() == [aside[0].name]
+    assert not aside[0].exists()
+
+
+def test_read_only_cache_names_the_command_that_repairs_it(cache, server, cache_root):
+    got = cache.ensure(server.url(GENOME))
+    writable(Path(f"{got.fasta}.fai")).write_bytes(b"")
+    os.chmod(Path(got.fasta).parent, 0o555)
+    os.chmod(cache_root / "genomes", 0o555)
+    try:
+        if os.access(cache_root / "genomes", os.W_OK):  # root ignores modes: make it read-only for real
+            ro = cache_root.parent / "ro"
+            ro.mkdir()
+            result = subprocess.run(
+                ["mount", "--bind", "-o", "ro", str(cache_root), str(ro)], capture_output=True
+            )
+            if result.returncode != 0:
+                subprocess.run(["umount", str(ro)], capture_output=True)
+                result = None
+            if result is None or subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)]).returncode:
+                pytest.skip("cannot make a read-only bind mount here")
+            try:
+                reader = GenomeCache(ro, policy=cache.policy, progress=False)
+                with pytest.raises(IntegrityError) as error:
+                    resolve_for_reading(f"file://{ro}/genomes/{got.entry}/{Path(got.fasta).name}", reader)
+            finally:
+                subprocess.run(["umount", "-l", str(ro)], capture_output=True)
+        else:
+            with pytest.raises(IntegrityError) as error:
+                resolve_for_reading(f"file://{got.fasta}", cache)
+    finally:
+        os.chmod(cache_root / "genomes", 0o755)
+    message = str(error.value)
+    assert f"verify {got.entry}" in message and "not writable" in message and "\n" not in message
+    assert len(settle(server).gets(GENOME)) == 1
+
+
+def test_published_entries_are_read_only_and_still_removable(cache, server, cache_root):
+    got = cache.ensure(server.url(GENOME))
+    folder = Path(got.fasta).parent
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o555
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o444}
+    assert cache.verify(got.entry) is None  # verify notes its time in place
+    assert json.loads((folder / "entry.json").read_text())["verified_at"]
+    assert cache.read_entry(got.entry)  # and the record still checks
+    result = cli("--cache-dir", cache_root, "remove", server.url(GENOME))
+    assert result.returncode == 0, result.stderr
+    assert published(cache_root) == []
+    assert list(cache.genomes.iterdir()) == []
+
+
+def test_remove_refuses_an_entry_in_use(cache, server, cache_root):
+    got = cache.ensure(server.url(GENOME))
+    with cache.reading(got.fasta):
+        result = cli("--cache-dir", cache_root, "remove", got.entry)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"ERROR cache entry {got.entry}: in use by another task; not removed"
+    assert published(cache_root) == [got.entry]
+    missing = cli("--cache-dir", cache_root, "remove", "nothing-0123456789ab")
+    assert missing.returncode == 1 and "not in the cache" in missing.stderr
+
+
+def test_local_bgzf_without_indexes_is_indexed_like_a_remote_one(cache, genome_dir, tmp_path):
+    local = tmp_path / "x.fa.gz"
+    local.write_bytes((genome_dir / GENOME).read_bytes())  # BGZF, no .fai/.gzi beside it
+    result = cli("--cache-dir", cache.root, "-q", "fetch", local)
+    assert result.returncode == 0, result.stderr
+    fasta = Path(result.stdout.strip())
+    assert fasta.parent.parent == cache.root / "genomes"
+    assert read(cache, f"file://{fasta}", REGIONS[0]) == expected(genome_dir, REGIONS[0])
+    assert not list(cache.genomes.glob(".partial-*"))
+
+
+# --- sizes, prune -------------------------------------------------------------------------------
+
+KIB, MIB, GIB, TIB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("0", 0),
+        ("1024", 1024),
+        ("10B", 10),
+        ("1K", KIB),
+        ("1k", KIB),
+        ("1KB", KIB),
+        ("1KiB", KIB),
+        ("500M", 500 * MIB),
+        ("500MB", 500 * MIB),
+        ("500MiB", 500 * MIB),
+        ("20G", 20 * GIB),
+        ("20GB", 20 * GIB),
+        ("20GiB", 20 * GIB),
+        ("20gib", 20 * GIB),
+        (" 20 G ", 20 * GIB),
+        ("1T", TIB),
+        ("1.5T", TIB * 3 // 2),
+        ("1.5TiB", TIB * 3 // 2),
+        ("0.1T", TIB // 10),
+    ],
+)
+def test_every_unit_is_binary(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    "text", ["", "G", "-1G", "20X", "20 GG", "1.5.5G", "nan", "inf", "1e9", "20P", "2 0G"]
+)
+def test_anything_else_is_refused(text):
+    with pytest.raises(GenomeCacheError, match="not a size"):
+        parse_size(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from(["", "K", "M", "G", "T"]),
+    st.sampled_from(["", "i", "B", "iB"]),
+    st.sampled_from(["", " "]),
+    st.booleans(),
+)
+def test_size_property(number, unit, suffix, space, lower):
+    suffix = suffix if unit else suffix.replace("i", "")
+    text = f"{number}{space}{unit}{suffix}"
+    text = text.lower() if lower else text
+    assert parse_size(text) == number * 1024 ** "_KMGT".index(unit or "_")
+
+
+def test_prune_prints_what_it_keeps_and_removes_and_refuses_tiny_sizes(cache, server, cache_root):
+    keep = cache.ensure(server.url(GENOME))
+    old = cache.ensure(server.url("noindex.fa.gz"))
+    os.utime(cache.locks / f"{old.entry}.lock", (1_000_000, 1_000_000))
+
+    tiny = cli("--cache-dir", cache_root, "prune", "--max-size", "20K")
+    assert tiny.returncode == 1 and "below 1 MiB" in tiny.stderr and "--force" in tiny.stderr
+    assert sorted(published(cache_root)) == sorted([keep.entry, old.entry])
+    assert cli("--cache-dir", cache_root, "prune", "--max-size", "20M").stdout.count("keep ") == 2
+
+    one = sum(p.stat().st_size for p in Path(keep.fasta).parent.iterdir())
+    result = cli("--cache-dir", cache_root, "prune", "--max-size", str(one + 100), "--force")
+    assert result.returncode == 0, result.stderr
+    assert f"keep {keep.entry}" in result.stdout and f"removed {old.entry}" in result.stdout
+    assert published(cache_root) == [keep.entry]
+
+
+def test_prune_removes_abandoned_partials_but_not_one_being_written(cache, server, cache_root):
+    server.faults["/noindex.fa.gz"] += ["drop", "503", "503"]
+    with pytest.raises(GenomeCacheError):
+        cache.ensure(server.url("noindex.fa.gz"))
+    [partial] = list(cache.genomes.glob(".partial-*"))
+    entry = partial.name.removeprefix(".partial-")
+    with cache._lock(entry, exclusive=True):  # a download in progress holds its lock
+        assert cache.prune(10 * GIB) == []
+        assert partial.exists()
+    assert cache.prune(10 * GIB) == [partial.name]
+    assert not partial.exists()
+
+
+# --- names, checksums and requests before the download ------------------------------------------
+
+
+def payload(**extra: object) -> dict:
+    return {
+        "unique_entry_id": "R1",
+        "base_seq_name": "gene1",
+        "seq_id": "CHROMOSOME_I",
+        "seq_strand": "+",
+        "fasta_file_url": "https://example.org/g.fa.gz",
+        "exon_seq_regions": [{"start": 1, "end": 30}],
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("base_seq_name", "x\n>evil"),
+        ("base_seq_name", "a b"),
+        ("base_seq_name", "a>b"),
+        ("base_seq_name", "tab\there"),
+        ("base_seq_name", "nul\x00"),
+        ("base_seq_name", "del\x7f"),
+        ("base_seq_name", "nel\x85"),
+        ("alt_seq_name_suffix", "_alt\n>x"),
+        ("alt_seq_name_suffix", " alt"),
+        ("alt_seq_name_suffix", ">"),
+        ("unique_entry_id", "../x"),
+        ("unique_entry_id", "a/b"),
+        ("unique_entry_id", "a b"),
+        ("unique_entry_id", "x\n"),
+        ("unique_entry_id", ".hidden"),
+        ("unique_entry_id", "x" * 300),
+        ("unique_entry_id", "a>b"),
+    ],
+)
+def test_names_are_data_not_markup(field, value):
+    with pytest.raises(RequestError) as error:
+        parse_request(payload(**{field: value}))
+    assert error.value.field == field
+    assert "\n" not in str(error.value)
+
+
+def test_a_malformed_checksum_fails_before_any_request(cache_root, server):
+    for bad in ("deadbeef", "sha256:xyz", "sha256:" + "0" * 63, "crc32:00000000"):
+        result = cli("--cache-dir", cache_root, "fetch", server.url(GENOME), "--sha256", bad)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert "ERROR" in result.stderr and "Traceback" not in result.stderr
+    assert settle(server).log == []
+
+
+def requests_file(tmp_path: Path, url: str, **extra: object) -> Path:
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps([payload(fasta_file_url=url, **extra)]))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seq_id": "chrZ"}, "request R1: field seq_id: 'chrZ' is not in genome ce.fa.gz"),
+        (
+            {"exon_seq_regions": [{"start": 1, "end": 15_072_500}]},
+            "request R1: field exon_seq_regions: region 1..15072500 ends beyond CHROMOSOME_I",
+        ),
+    ],
+)
+def test_wrong_requests_fail_before_the_genome_is_downloaded(cache_root, server, tmp_path, change, message):
+    url = server.url(GENOME)
+    result = cli(
+        "--cache-dir", cache_root, "fetch", url, "--requests", requests_file(tmp_path, url, **change)
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"ERROR {message}") and result.stderr.count("\n") == 1, result.stderr
+    assert settle(server).gets(GENOME) == []  # only the small .fai was read
+    assert len(settle(server).gets(f"{GENOME}.fai")) == 1
+    assert published(cache_root) == []
+
+
+def test_without_a_source_fai_requests_are_checked_after_the_download(cache_root, server, tmp_path):
+    url = server.url("noindex.fa.gz")
+    ok = cli("--cache-dir", cache_root, "fetch", url, "--requests", requests_file(tmp_path, url))
+    assert ok.returncode == 0, ok.stderr
+    bad = requests_file(tmp_path, url, seq_id="chrZ")
+    result = cli("--cache-dir", cache_root, "fetch", url, "--requests", bad)
+    assert result.returncode == 1 and "field seq_id: 'chrZ' is not in genome" in result.stderr
+
+
+# --- report under concurrency --------------------------------------------------------------------
+
+
+def test_two_sessions_on_one_cold_cache_report_one_miss_and_one_hit(cache_root, server, tmp_path):
+    url = server.url(GENOME)
+    receipts = {s: tmp_path / f"{s}.json" for s in ("run-a", "run-b")}
+    procs = {
+        s: subprocess.Popen(
+            [
+                sys.executable,
+                "bin/genome_cache.py",
+                "--cache-dir",
+                str(cache_root),
+                "-q",
+                "fetch",
+                url,
+                "--session",
+                s,
+                "--receipt",
+                str(receipts[s]),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in receipts
+    }
+    for proc in procs.values():
+        assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+    # storeDir keeps whichever receipt was written last: both runs see that one
+    last = max(receipts.values(), key=lambda p: p.stat().st_mtime_ns)
+    genomes = tmp_path / "genomes.json"
+    genomes.write_text(json.dumps([{"display_url": url, "requests": 3}]))
+    results = {}
+    for session in receipts:
+        out = tmp_path / session
+        result = cli(
+            "--cache-dir",
+            cache_root,
+            "report",
+            last,
+            "--genomes",
+            genomes,
+            "--session",
+            session,
+            "--outdir",
+            out,
+        )
+        assert result.returncode == 0, result.stderr
+        [genome] = json.loads((out / "cache-report.json").read_text())["genomes"]
+        results[session] = (genome["result"], genome["bytes_downloaded"] > 0)
+    assert sorted(results.values()) == [("hit", False), ("miss", True)]
+    assert len(settle(server).gets(GENOME)) == 1
+
+
+# --- region parsing (property) -------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**9), st.integers(1, 10**9), st.sampled_from(["", " "]), st.booleans())
+def test_region_strings_and_objects_parse_alike_in_either_order(a, b, pad, as_text):
+    value = f"{pad}{a}{pad}..{pad}{b}{pad}" if as_text else {"start": a, "end": b}
+    region = parse_region(value, "R", "exon_seq_regions")
+    assert (region.start, region.end) == (min(a, b), max(a, b))
+    assert region.length == abs(a - b) + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.text(max_size=20), st.integers(max_value=0), st.floats(), st.none(), st.lists(st.integers()))
+)
+def test_malformed_regions_are_one_line_request_errors(value):
+    try:
+        region = parse_region(value, "R", "exon_seq_regions")
+    except RequestError as exc:
+        assert exc.request_id == "R" and exc.field.startswith("exon_seq_regions") and "\n" not in str(exc)
+    else:  # only a well-formed 'start..end' text parses
+        assert isinstance(value, str) and 1 <= region.start <= region.end
