@@ -28,6 +28,7 @@ def body_gets(log: list[dict], name: str) -> int:
 
 
 @pytest.mark.workflow("demo on the embedded genome")
+@pytest.mark.workflow("demo in batches of 2")
 def test_demo_proteins_match_oracle(workflow_dir):
     workflow_dir = Path(workflow_dir)
     for request in requests(workflow_dir):
@@ -120,3 +121,10 @@ def test_range_mode_same_sequences_fewer_bytes(workflow_dir):
     fetched = sum(e["bytes"] for e in body)
     assert fetched < 0.5 * Path(genome(workflow_dir)).stat().st_size
     assert not list((workflow_dir / "cache/genomes").glob("ce.fa.gz-*"))  # no full copy was made
+
+
+@pytest.mark.workflow("demo in batches of 2")
+def test_batches_publish_the_same_files_as_one_batch(workflow_dir):
+    published = sorted(p.name for p in (Path(workflow_dir) / "results/sequences").iterdir())
+    ids = [r["unique_entry_id"] for r in requests(Path(workflow_dir))]
+    assert published == sorted(f"{i}-{kind}" for i in ids for kind in ("protein.fa", "seqinfo.json"))

@@ -1,0 +1,131 @@
+"""``seq_retrieval.py --batch``: one process and one genome open for many requests, the same
+files as one run per request, and a bad request named without losing the good ones."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.oracle import expected_protein
+
+REPO = Path(__file__).resolve().parents[2]
+ASSETS = REPO / "assets"
+
+
+def _load_cli():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("seq_retrieval_cli", REPO / "bin" / "seq_retrieval.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+main = _load_cli()
+
+
+@pytest.fixture
+def genome(tmp_path: Path) -> Path:
+    folder = tmp_path / "genome"
+    folder.mkdir()
+    for suffix in ("", ".fai", ".gzi"):
+        shutil.copy(ASSETS / f"genome/ce.fa.gz{suffix}", folder)
+    return folder / "ce.fa.gz"
+
+
+def requests() -> list[dict]:
+    return json.loads((ASSETS / "requests.json").read_text())
+
+
+def single_args(request: dict, fasta: Path, cache: Path) -> list[str]:
+    args = [
+        "--output_type",
+        "protein",
+        "--unique_entry_id",
+        request["unique_entry_id"],
+        "--base_seq_name",
+        request["base_seq_name"],
+        "--seq_id",
+        request["seq_id"],
+        "--seq_strand",
+        request["seq_strand"],
+        "--fasta_file_url",
+        f"file://{fasta}",
+        "--exon_seq_regions",
+        json.dumps(request["exon_seq_regions"]),
+        "--cds_seq_regions",
+        json.dumps(request.get("cds_seq_regions", [])),
+        "--cache_dir",
+        str(cache),
+    ]
+    if request.get("codon_table") is not None:
+        args += ["--codon_table", str(request["codon_table"])]
+    return args
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_batch_writes_the_same_files_as_one_run_per_request(genome: Path, tmp_path: Path) -> None:
+    single, batch = tmp_path / "single", tmp_path / "batch"
+    single.mkdir()
+    batch.mkdir()
+    for request in requests():
+        with contextlib.chdir(single):
+            assert main(single_args(request, genome, tmp_path / "cache")) == 0
+    (tmp_path / "batch.json").write_text(json.dumps(requests()))
+    args = ["--batch", str(tmp_path / "batch.json"), "--output_type", "protein"]
+    args += ["--fasta_file_url", f"file://{genome}", "--cache_dir", str(tmp_path / "cache")]
+    with contextlib.chdir(batch):
+        assert main(args) == 0
+    assert files(batch) == files(single)
+    assert len(files(batch)) == 2 * len(requests())
+    for request in requests():
+        lines = (batch / f"{request['unique_entry_id']}-protein.fa").read_text().splitlines()
+        assert lines == [f">{request['base_seq_name']}", expected_protein(str(genome), request)]
+
+
+def test_url_from_a_file_and_outdir(genome: Path, tmp_path: Path) -> None:
+    (tmp_path / "genome.url").write_text(f"file://{genome}\n")
+    (tmp_path / "batch.json").write_text(json.dumps(requests()[:2]))
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["--batch", str(tmp_path / "batch.json"), "--output_type", "transcript"]
+    args += ["--fasta_url_file", str(tmp_path / "genome.url"), "--outdir", str(out)]
+    assert main([*args, "--cache_dir", str(tmp_path / "cache")]) == 0
+    assert sorted(files(out)) == sorted(
+        f"{r['unique_entry_id']}-{kind}" for r in requests()[:2] for kind in ("transcript.fa", "seqinfo.json")
+    )
+
+
+def test_a_bad_request_is_named_and_the_others_are_kept(
+    genome: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = requests()
+    items[1] = {**items[1], "seq_id": "chrZ"}
+    items[3] = {**items[3], "exon_seq_regions": [{"start": 1, "end": 10**9}]}
+    (tmp_path / "batch.json").write_text(json.dumps(items))
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["--batch", str(tmp_path / "batch.json"), "--output_type", "protein", "--outdir", str(out)]
+    assert main([*args, "--fasta_file_url", f"file://{genome}", "--cache_dir", str(tmp_path / "c")]) == 1
+    err = capsys.readouterr().err
+    bad = [items[1]["unique_entry_id"], items[3]["unique_entry_id"]]
+    for entry in bad:
+        assert f"ERROR request {entry}: " in err
+    assert "2 of 5 requests failed" in err and "Traceback" not in err
+    written = {p.name.rsplit("-", 1)[0] for p in out.iterdir()}
+    assert written == {r["unique_entry_id"] for r in items} - set(bad)
+
+
+def test_unreadable_batch_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "batch.json").write_text("[{")
+    args = ["--batch", str(tmp_path / "batch.json"), "--output_type", "protein"]
+    assert main([*args, "--fasta_file_url", "file:///nowhere/x.fa.gz"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR --batch ") and len(err.strip().splitlines()) == 1
