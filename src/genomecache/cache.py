@@ -621,11 +621,13 @@ class GenomeCache:
         fasta = staging / name
         if done.fmt == "bgzf":
             raw.rename(fasta)
+            fastaformat.remember_blocks(fasta, done.blocks)  # checks of the indexes need no re-scan
             blobs = source_indexes.result() if source_indexes else self._source_indexes(location)
             indexes = self._fetch_indexes(location, fasta, done.blocks, blobs)
         else:
             log.info("%s: %s FASTA; recompressed as BGZF while downloading", location.display, done.fmt)
             (staging / "recompressed.gz").rename(fasta)
+            fastaformat.remember_blocks(fasta, done.blocks)
             raw.unlink()
             fastaformat.build_indexes(fasta, done.blocks)
             indexes = "built"

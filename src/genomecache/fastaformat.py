@@ -114,10 +114,28 @@ def read_gzi(path: Path) -> list[tuple[int, int]]:
     return parse_gzi(path.read_bytes(), path.name)
 
 
+_KNOWN_BLOCKS: dict[tuple[int, int, int, int], list[tuple[int, int, int]]] = {}
+
+
+def _file_key(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def remember_blocks(path: Path, blocks: list[tuple[int, int, int]]) -> None:
+    """The block table of ``path`` as the pass that wrote or checked its bytes found it; used by
+    :func:`bgzf_blocks` in this process while the file is unchanged (same inode, size, mtime)."""
+    _KNOWN_BLOCKS.clear()  # one genome at a time: never hold tables of files long gone
+    _KNOWN_BLOCKS[_file_key(path)] = blocks
+
+
 def bgzf_blocks(path: Path) -> list[tuple[int, int, int]]:
     """(compressed offset, uncompressed offset, uncompressed size) of every BGZF block, read
     from the block headers and trailers (no decompression); :class:`IntegrityError` when the
     file is not a chain of BGZF blocks."""
+    known = _KNOWN_BLOCKS.get(_file_key(path))
+    if known is not None:
+        return known
     try:
         return bgzf.scan_file(path)
     except bgzf.BgzfError as exc:
