@@ -369,3 +369,43 @@ def test_https_is_never_downgraded_to_http(cache, server, genome_dir, tls_files,
 
         got = cache.ensure(secure.url("up.fa.gz"))  # https -> https is fine
         assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+
+
+# --- one transport: what cannot heal is not retried; logs never carry secrets ---------------------
+
+
+def test_an_unknown_host_is_not_retried(cache, caplog):
+    caplog.set_level("DEBUG")
+    with pytest.raises(SourceError, match=r"genome\.invalid/.*: unknown host"):
+        cache.ensure("http://genome.invalid/ce.fa.gz")
+    assert "Retrying" not in caplog.text and "retry" not in caplog.text.lower()
+    assert published(cache.root) == [] and no_partial_downloads(cache)
+
+
+def test_403_is_not_retried(cache, server):
+    base = server.httpd.RequestHandlerClass
+
+    class Forbidden(base):  # type: ignore[misc, valid-type]
+        def _serve(self, head: bool) -> None:
+            server._record(
+                {"method": self.command, "path": self.path, "range": None, "status": 403, "bytes": 0}
+            )
+            self.send_error(403)
+
+    server.httpd.RequestHandlerClass = Forbidden
+    with pytest.raises(SourceError, match=r"ce\.fa\.gz: HTTP 403"):
+        cache.ensure(server.url(GENOME))
+    # HEAD refused (as for presigned URLs), then one GET: neither repeated
+    assert [(e["method"], e["status"]) for e in settle(server).log] == [("HEAD", 403), ("GET", 403)]
+
+
+def test_retries_logged_by_urllib3_carry_no_signature(cache, server, genome_dir, caplog):
+    caplog.set_level("DEBUG")
+    server.faults[f"/{GENOME}"] += ["503", "drop"]
+    url = server.url(GENOME) + "?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=SECRET-ab12"
+    got = cache.ensure(url.replace("127.0.0.1", "user:PASSWORD-9@127.0.0.1"))
+    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+    assert any(r.name.startswith("urllib3") for r in caplog.records), "urllib3 logged its requests"
+    assert "?<redacted>" in caplog.text, "the query was logged, redacted"
+    for secret in ("SECRET-ab12", "AKIAEXAMPLE", "PASSWORD-9"):
+        assert secret not in caplog.text
