@@ -335,3 +335,56 @@ class Writer:
 
     def abort(self) -> None:
         self.out.close()
+
+
+class Reader:
+    """Random reads of uncompressed bytes of a BGZF file through its ``.gzi``; every block read
+    is CRC-checked (a damaged block raises :class:`BgzfError`, never returns other bytes)."""
+
+    def __init__(self, path: Path, gzi: list[tuple[int, int]]) -> None:
+        self.path = path
+        self.handle = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.size = path.stat().st_size
+        self.starts = [(0, 0), *gzi]
+        self.ustarts = [u for _, u in self.starts]
+        self.recent: dict[int, tuple[int, bytes]] = {}
+
+    def _block(self, offset: int) -> tuple[int, bytes]:
+        """(size, data) of the block at compressed ``offset``."""
+        if offset in self.recent:
+            return self.recent[offset]
+        self.handle.seek(offset)
+        head = self.handle.read(HEADER)
+        size = block_size(head, 0) if len(head) >= 12 else None
+        if size is None or offset + size > self.size:
+            raise BgzfError(f"{self.path.name}: truncated BGZF block at byte {offset}")
+        self.handle.seek(offset)
+        found = (size, inflate(self.handle.read(size), offset))
+        if len(self.recent) > 8:
+            self.recent.clear()
+        self.recent[offset] = found
+        return found
+
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` uncompressed bytes from ``offset`` (fewer at the end of the file)."""
+        k = max(bisect.bisect_right(self.ustarts, offset) - 1, 0)
+        compressed, skip = self.starts[k][0], offset - self.starts[k][1]
+        out = bytearray()
+        while len(out) < length and compressed < self.size:
+            size, data = self._block(compressed)
+            if skip >= len(data):
+                skip -= len(data)
+            else:
+                out += data[skip : skip + length - len(out)]
+                skip = 0
+            compressed += size
+        return bytes(out)
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

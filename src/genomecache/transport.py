@@ -531,7 +531,7 @@ class S3Source:
 
 class FileSource:
     def __init__(self, location: Location, policy: RetryPolicy) -> None:
-        self.location, self.path = location, location.local_path
+        self.location, self.path, self.policy = location, location.local_path, policy
         self.requests = 0
         self.retries_left: int | None = None
 
