@@ -4,10 +4,11 @@
 // downloaded once into a shared cache and read by index.
 //
 nextflow.enable.dsl = 2
+nextflow.preview.topic = true   // tool versions (topic `versions`); stable from Nextflow 25.04
 
 include { GENOME_CACHED_RETRIEVAL } from './subworkflows/local/genome_cached_retrieval'
 include { PROTEIN_MSA as MSA      } from './workflows/protein_msa'
-include { PIPELINE_INITIALISATION; checkParameters } from './subworkflows/local/utils_pipeline'
+include { PIPELINE_INITIALISATION; checkParameters; softwareVersionsYaml } from './subworkflows/local/utils_pipeline'
 
 // The payload as text and the folder its relative genome paths are relative to.
 def readPayload() {
@@ -76,6 +77,15 @@ workflow {
     GENOME_CACHED_RETRIEVAL(
         Channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir, params.retrievalBatch
     )
+
+    // Every task's tool versions, published as nf-core pipelines do
+    channel.topic('versions')
+        .unique()
+        .toList()
+        .map { items ->
+            softwareVersionsYaml(items, workflow.manifest.name, workflow.manifest.version, nextflow.version.toString())
+        }
+        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info")
 }
 
 // PAVI's protein-msa.nf: the proteins, their alignment and aligned_seq_info.json.

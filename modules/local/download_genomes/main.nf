@@ -4,6 +4,9 @@ process DOWNLOAD_GENOMES {
     tag "${meta.display_url}"
     label 'process_download'
 
+    conda "${moduleDir}/environment.yml"
+    container 'agr_pavi/genome-cache:0.2.0'   // the Dockerfile's image (bin/ scripts, samtools, clustalo)
+
     input:
     // meta holds only the redacted display URL; the URL itself (it may carry credentials)
     // comes in an owner-only file, read by `fetch @FILE`, never in the script text
@@ -13,6 +16,10 @@ process DOWNLOAD_GENOMES {
 
     output:
     tuple val(meta), path('receipt.json'), emit: genome
+    path "versions.yml", topic: versions, emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def q = { value -> "'" + value.toString().replace("'", "'\\''") + "'" }
@@ -20,10 +27,16 @@ process DOWNLOAD_GENOMES {
     """
     genome_cache.py --quiet --cache-dir ${q(cache_dir)} ${mirror} \\
         fetch @${url_file} --receipt receipt.json --session '${workflow.sessionId}' ${task.ext.args ?: ''}
+
+    cat <<-END_VERSIONS > versions.yml
+    "${task.process}":
+        genomecache: \$(genome_cache.py --version | sed 's/.* //')
+    END_VERSIONS
     """
 
     stub:
     """
     echo '{"url": "${meta.display_url}", "entry": "${meta.entry}", "fasta": "", "source": "network", "size": 0}' > receipt.json
+    printf '"%s":\n    genomecache: stub\n' '${task.process}' > versions.yml
     """
 }

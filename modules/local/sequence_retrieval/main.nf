@@ -2,6 +2,9 @@ process SEQUENCE_RETRIEVAL {
     tag "${requests[0].unique_entry_id}${requests.size() > 1 ? " +${requests.size() - 1}" : ''}"
     label 'process_single'
 
+    conda "${moduleDir}/environment.yml"
+    container 'agr_pavi/genome-cache:0.2.0'   // the Dockerfile's image (bin/ scripts, samtools, clustalo)
+
     input:
     // A batch of requests of one genome (--retrievalBatch), retrieved with one process
     // start and one open of the genome's index; url_file is the genome's source URL,
@@ -12,6 +15,10 @@ process SEQUENCE_RETRIEVAL {
     output:
     path "*-${output_type}.fa", emit: sequences   // <unique_entry_id>-<type>.fa, one per request
     path "*-seqinfo.json"     , emit: seqinfo     // <unique_entry_id>-seqinfo.json, one per request
+    tuple val("${task.process}"), val('genomecache'), eval("python3 -c 'import genomecache; print(genomecache.__version__)' 2>/dev/null || echo none"), topic: versions, emit: versions_genomecache
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def q = { value -> "'" + value.toString().replace("'", "'\\''") + "'" }

@@ -181,3 +181,31 @@ def levenshtein(String a, String b) {
     }
     return previous[b.size()]
 }
+
+// The `versions` topic as one YAML document: process -> tool -> version, plus the workflow's own.
+// Items are [process, tool, version] tuples, or versions.yml files (storeDir processes).
+def softwareVersionsYaml(List items, String pipeline, String version, String nextflowVersion) {
+    def tools = new TreeMap()
+    def add = { String process, String tool, Object value ->
+        def name = process.tokenize(':').last()
+        if (!tools.containsKey(name)) {
+            tools[name] = new TreeMap()
+        }
+        tools[name][tool] = value.toString().trim()
+    }
+    items.each { item ->
+        if (item instanceof java.nio.file.Path) {
+            def parsed = new org.yaml.snakeyaml.Yaml().load(item.text) ?: [:]
+            parsed.each { process, versions -> versions.each { tool, value -> add(process, tool, value) } }
+        } else {
+            add(item[0].toString(), item[1].toString(), item[2])
+        }
+    }
+    tools['Workflow'] = [Nextflow: nextflowVersion, (pipeline): version]
+    def lines = []
+    tools.each { process, versions ->
+        lines << "${process}:".toString()
+        versions.each { tool, value -> lines << "  ${tool}: '${value}'".toString() }
+    }
+    return lines.join('\n') + '\n'
+}
