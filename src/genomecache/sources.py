@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -142,14 +144,17 @@ def download(
             if consumer is not None:
                 consumer.reset()
         flags = os.O_WRONLY | os.O_NOFOLLOW | (os.O_APPEND if ranged else os.O_TRUNC)
-        with os.fdopen(os.open(dest, flags), "wb", buffering=0) as out:
-            for data in chunks:
-                out.write(data)
-                if consumer is not None:
-                    consumer.feed(data)
-                have += len(data)
-                transferred += len(data)
-                bar.update(len(data))
+        with os.fdopen(os.open(dest, flags), "wb") as out:
+            sink = _Sink(out, consumer)
+            try:
+                for data in chunks:
+                    sink.put(data)
+                    have += len(data)
+                    transferred += len(data)
+                    bar.update(len(data))
+            finally:
+                sink.close()  # everything received is written (and checked) before a resume
+            out.flush()
             os.fsync(out.fileno())
         if info.size is not None and have != info.size:
             raise Transient(f"body ended at byte {have} of {info.size}")
@@ -161,6 +166,40 @@ def download(
     if info.size is not None and have != info.size:
         raise IntegrityError(f"{location.display}: got {have} bytes, source says {info.size}")
     return Download(dest, have, info.etag, info.md5, transferred, time.monotonic() - started)
+
+
+class _Sink:
+    """Writes received chunks to the file and feeds the consumer on a thread of its own, so
+    receiving never waits on the disk or the checks (all three release the GIL)."""
+
+    def __init__(self, out, consumer: Consumer | None) -> None:  # type: ignore[no-untyped-def]
+        self.out, self.consumer = out, consumer
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="download-sink", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (data := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain after a failure
+            try:
+                self.out.write(data)
+                if self.consumer is not None:
+                    self.consumer.feed(data)
+            except BaseException as exc:  # re-raised in the receiving thread
+                self.error = exc
+
+    def put(self, data: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(data)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _read_state(state: Path) -> dict | None:
