@@ -1,4 +1,4 @@
-"""FASTA formats: detect, convert to BGZF, build and check ``.fai``/``.gzi``.
+"""FASTA files: build and check ``.fai``/``.gzi`` (detection and recompression are :mod:`ingest`'s).
 
 Every cached genome is BGZF with both indexes, so one reader path serves all and
 ``samtools faidx`` reads the cached file identically. Plain gzip (NCBI's
@@ -7,37 +7,17 @@ Every cached genome is BGZF with both indexes, so one reader path serves all and
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
-import zlib
 from pathlib import Path
 
 from pyfaidx import Faidx, FastaIndexingError
 
 from . import bgzf
 from .errors import IntegrityError, NotFastaError
-from .retrieval import is_bgzf
 
 BGZF_EOF = bgzf.EOF
 _BASES = re.compile(r"[A-Za-z*-]+")
-
-
-def sniff(path: Path) -> str:
-    """``'bgzf'``, ``'gzip'`` or ``'plain'``; :class:`NotFastaError` unless the content is FASTA."""
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    fmt = "plain"
-    if magic == b"\x1f\x8b":
-        fmt = "bgzf" if is_bgzf(path) else "gzip"
-    try:
-        with gzip.open(path, "rb") if fmt != "plain" else open(path, "rb") as handle:
-            head = handle.read(4096).lstrip()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise NotFastaError(f"{path.name}: not a readable {fmt} file ({exc})") from None
-    if not head.startswith(b">"):
-        raise NotFastaError(f"{path.name}: not FASTA (does not start with '>')")
-    return fmt
 
 
 def has_bgzf_eof(path: Path) -> bool:
@@ -64,24 +44,6 @@ def check_bgzf(path: Path) -> None:
         checker.finish()
     except bgzf.BgzfError as exc:
         raise IntegrityError(f"{path.name}: corrupt compressed data ({exc})") from None
-
-
-def to_bgzf(source: Path, dest: Path, fmt: str) -> list[tuple[int, int, int]]:
-    """Recompress plain gzip (all members) or uncompressed FASTA as BGZF; the block table."""
-    writer = bgzf.Writer(dest)
-    try:
-        if fmt == "gzip":
-            with gzip.open(source, "rb") as src:
-                while data := src.read(1 << 22):
-                    writer.write(data)
-        else:
-            with open(source, "rb") as src:
-                while data := src.read(1 << 22):
-                    writer.write(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        writer.abort()
-        raise NotFastaError(f"{source.name}: cannot decompress ({exc})") from None
-    return writer.close()
 
 
 def build_indexes(path: Path, blocks: list[tuple[int, int, int]] | None = None) -> None:
