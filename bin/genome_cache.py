@@ -8,10 +8,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from genomecache import __version__, ranged, sizes
+from genomecache import __version__, aliases, ranged, sizes
 from genomecache.cache import GenomeCache, default_cache_dir, parse_known_hash, precheck_requests, to_json
 from genomecache.errors import GenomeCacheError
 from genomecache.locations import parse_location
@@ -29,6 +30,7 @@ def parse_size(text: str) -> int:
 
 
 def cmd_fetch(cache: GenomeCache, args: argparse.Namespace) -> int:
+    args.url = aliases.resolve(args.url)  # `fetch worm` / `fetch WBcel235`: conf/genomes.json
     parse_known_hash(args.sha256)  # a malformed checksum fails now, not after the download
     checked = precheck_requests(cache, args.url, args.requests) if args.requests else None
     if args.access == "range":  # source 'range' when prepared for block reads, else as ensure() says
@@ -62,14 +64,17 @@ def cmd_list(cache: GenomeCache, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entries, indent=1))
         return 0
-    print(f"{'kind':6}  {'size':>10}  {'last use':16}  {'verified':25}  source")
+    # the entry column is what `verify ENTRY` and `remove ENTRY` take
+    width = max([len("entry"), *(len(e["entry"]) for e in entries)])
+    print(f"{'entry':{width}}  {'kind':6}  {'size':>10}  {'last use':16}  {'verified':25}  source")
     for e in entries:
         if "problem" in e:
-            print(f"{e['kind']:6}  {'?':>10}  {'':16}  {'PROBLEM':25}  {e['problem']}")
+            print(f"{e['entry']:{width}}  {e['kind']:6}  {'?':>10}  {'':16}  {'PROBLEM':25}  {e['problem']}")
             continue
         used = dt.datetime.fromtimestamp(e["last_used"]).strftime("%Y-%m-%d %H:%M")
         verified = e.get("verified_at", "never") if e["kind"] == "genome" else "per block, on read"
-        print(f"{e['kind']:6}  {human(e['disk_bytes']):>10}  {used:16}  {verified:25}  {e.get('url', '?')}")
+        size, url = human(e["disk_bytes"]), e.get("url", "?")
+        print(f"{e['entry']:{width}}  {e['kind']:6}  {size:>10}  {used:16}  {verified:25}  {url}")
     return 0
 
 
@@ -110,7 +115,8 @@ def cmd_prune(cache: GenomeCache, args: argparse.Namespace) -> int:
 
 def cmd_remove(cache: GenomeCache, args: argparse.Namespace) -> int:
     for name in args.entry:
-        entry = name if "/" not in name and ":" not in name else parse_location(name).entry_name
+        url = aliases.resolve(name)  # an alias names its genome's entry too
+        entry = url if "/" not in url and ":" not in url else parse_location(url).entry_name
         cache.remove(entry)
         print(f"removed {entry}")
     return 0
@@ -149,7 +155,7 @@ def fetched_by(cache: GenomeCache, receipts: list[dict]) -> dict[str, dict]:
     records = {}
     for receipt in receipts:
         entry = receipt.get("entry")
-        if receipt.get("source") in ("network", "cache") and isinstance(entry, str):
+        if receipt.get("source") in ("network", "local", "cache") and isinstance(entry, str):
             try:
                 record = cache.read_entry(entry)
             except GenomeCacheError:
@@ -206,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--manifest", type=Path, default=Path(__file__).resolve().parent.parent / "conf/genomes.json"
     )
-    p = add("list", help="cached genomes: size, last use, verified, source")
-    p.add_argument("--json", action="store_true")
+    p = add("list", help="cached genomes: entry id, size, last use, verified, source")
+    p.add_argument("--json", action="store_true", help="one JSON object per entry (its id in 'entry')")
     p = add("verify", help="recompute checksums, check EOF and indexes; remove bad entries")
     p.add_argument("entry", nargs="*")
     p.add_argument("--keep", action="store_true", help="report bad entries without removing them")
@@ -253,10 +259,24 @@ def main(argv: list[str] | None = None) -> int:
     except GenomeCacheError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # the reader of stdout has gone (`list | head`): run() exits quietly
     except OSError as exc:
         print(f"ERROR cache {cache.root}: {exc.strerror or exc}", file=sys.stderr)
         return 1
 
 
+def run() -> int:
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `list | head`: the reader has gone. Exit quietly, as `ls | head` does (128 + SIGPIPE);
+        # stdout goes to /dev/null so the interpreter's final flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -64,7 +64,7 @@ class Resolved:
     url: str
     entry: str
     fasta: str
-    source: str  # mirror | cache | network
+    source: str  # mirror | cache | network | local (a file:// source copied in)
     size: int
     bytes_downloaded: int = 0
     seconds: float = 0.0
@@ -579,7 +579,7 @@ class GenomeCache:
             location.display,
             entry,
             str(self.genomes / entry / record["fasta"]),
-            "network",
+            "local" if location.scheme == "file" else "network",  # a file:// copy moved no network bytes
             record["size"],
             got.bytes_transferred,
             got.seconds,

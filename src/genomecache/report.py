@@ -32,14 +32,15 @@ def build_report(
     genomes = []
     for receipt in sorted(receipts, key=lambda r: r["url"]):
         record = entries.get(receipt.get("entry", ""))
-        if record and record.get("session") and receipt["source"] in ("network", "cache"):
+        if record and record.get("session") and receipt["source"] in ("network", "local", "cache"):
             downloaded = record["session"] == session
-            source = "network" if downloaded else "cache"
+            fetched = "local" if str(record.get("url", "")).startswith("file://") else "network"
+            source = fetched if downloaded else "cache"
             moved = record.get("bytes_downloaded", 0) if downloaded else 0
             seconds = record.get("seconds", 0.0) if downloaded else 0.0
         else:
             reused = receipt.get("session") != session
-            source = "cache" if reused and receipt["source"] == "network" else receipt["source"]
+            source = "cache" if reused and receipt["source"] in ("network", "local") else receipt["source"]
             moved = 0 if reused else receipt.get("bytes_downloaded", 0)
             seconds = 0.0 if reused else receipt.get("seconds", 0.0)
         n = requests_per_genome.get(receipt["url"], 0)
@@ -48,7 +49,7 @@ def build_report(
                 "url": redact(receipt["url"]),
                 "entry": receipt["entry"],
                 "requests": n,
-                "result": {"network": "miss", "range": "range"}.get(source, "hit"),
+                "result": {"network": "miss", "local": "miss", "range": "range"}.get(source, "hit"),
                 "source": source,
                 "bytes_downloaded": moved,
                 "seconds": round(seconds, 3),

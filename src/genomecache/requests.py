@@ -16,6 +16,7 @@ from typing import Any
 
 from Bio.Data import CodonTable
 
+from . import aliases
 from .errors import GenomeCacheError, RequestError
 from .locations import Location, parse_location
 
@@ -185,6 +186,8 @@ def parse_request(
             request_id, "unique_entry_id", "must be letters, digits and _ . : + | - (it names output files)"
         )
     url = _text(data, "fasta_file_url", request_id)
+    if url:  # 'worm' or 'WBcel235' names conf/genomes.json's URL: resolved before dedup, one entry
+        url = aliases.resolve(url)
     if url and base_dir and "://" not in url and not os.path.isabs(url):
         url = os.path.join(base_dir, url)
     try:

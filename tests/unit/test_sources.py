@@ -289,7 +289,7 @@ def test_local_file_is_cached_without_network(cache, genome_dir):
 
     got = cache.ensure(str(weird))
 
-    assert got.source == "network"  # fetched into the cache, converted to BGZF
+    assert got.source == "local"  # copied into the cache (no network), converted to BGZF
     assert Path(got.fasta).name.endswith(".gz")
     assert cache.ensure(str(weird)).source == "cache"
 
