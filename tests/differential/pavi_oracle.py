@@ -8,11 +8,13 @@ PAVI's ``variant/variant.py`` hard-codes ``https://www.alliancegenome.org/api/va
 and honours no setting or environment variable for it, so :func:`pavi_copy` copies the
 ``seq_retrieval/`` folder to a temporary directory and replaces that one base URL in the
 copy (asserted to occur exactly once) with the loopback fake's. PAVI's files are not modified.
+:func:`run_pavi` runs PAVI's click command per request inside one process of that venv.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -27,10 +29,10 @@ PAVI_API = "https://www.alliancegenome.org/api/variant/"
 
 def find_python312() -> str | None:
     """The first Python >= 3.12 on PATH or under pyenv."""
-    names = ("python3.14", "python3.13", "python3.12", "python3")
+    names = ("python3.12", "python3.13", "python3.14", "python3")  # PAVI's image runs 3.12
     candidates = [shutil.which(name) for name in names]
     pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv}/versions/3.*/bin/python3"), reverse=True)
+    candidates += sorted(glob.glob(f"{pyenv}/versions/3.1[2-9]*/bin/python3"))
     for candidate in candidates:
         if not candidate:
             continue
@@ -79,3 +81,42 @@ def pavi_copy(dest: Path, api_base: str) -> Path:
     assert text.count(PAVI_API) == 1, "PAVI's variant API URL is no longer where this test expects it"
     variant_py.write_text(text.replace(PAVI_API, api_base))
     return target
+
+
+# Runs PAVI's click command ``seq_retrieval.main`` once per job inside one process of the
+# oracle venv (PAVI's CLI, without paying its interpreter start-up and imports per request).
+DRIVER = """
+import json, os, sys, traceback
+jobs_file, results_file = sys.argv[1:3]
+sys.argv = ["seq_retrieval.py"]
+import seq_retrieval
+results = []
+for job in json.load(open(jobs_file)):
+    os.makedirs(job["cwd"], exist_ok=True)
+    os.chdir(job["cwd"])
+    code, error = 0, ""
+    try:
+        seq_retrieval.main.main(args=job["args"], prog_name="seq_retrieval.py", standalone_mode=False)
+    except SystemExit as exc:
+        code = exc.code or 0
+    except BaseException:
+        code, error = 1, traceback.format_exc()
+    results.append({"code": code, "error": error})
+json.dump(results, open(results_file, "w"))
+"""
+
+
+def run_pavi(python: str, pavi: Path, jobs: list[dict], workdir: Path, env: dict[str, str]) -> list[dict]:
+    """Run PAVI's seq_retrieval on each job (``{"cwd": ..., "args": [...]}``); one result each."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    driver = workdir / "driver.py"
+    driver.write_text(DRIVER)
+    (workdir / "jobs.json").write_text(json.dumps(jobs))
+    done = subprocess.run(
+        [python, str(driver), str(workdir / "jobs.json"), str(workdir / "results.json")],
+        env={**env, "PYTHONPATH": str(pavi)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"PAVI's driver failed: {done.stderr[-3000:]}"
+    return json.loads((workdir / "results.json").read_text())

@@ -1,13 +1,13 @@
 """Differential test: PAVI's own seq_retrieval.py and ours on the same variant requests.
 
-Both run their command-line ``main`` on the same requests (PAVI's as a subprocess of its
-own venv, ours in this process, which is faster), over one generated BGZF genome
-(bgzip + samtools faidx, read as ``file://`` by both), against one loopback fake of the
-Alliance variant API answering in the legacy shape PAVI reads. PAVI's script hard-codes
-the API's base URL and honours no setting for it, so it runs from a temporary copy of its
-``seq_retrieval/`` folder with only that URL replaced (see :mod:`pavi_oracle`); PAVI's
-files are not modified. The FASTA files must be byte-identical and the seqinfo objects
-equal, except in the one documented deviation: when PAVI rejects an alternative
+Both run their command-line ``main`` on the same requests: PAVI's click command in
+processes of its own venv (:func:`pavi_oracle.run_pavi`), ours in this process. They read
+one generated BGZF genome (bgzip + samtools faidx, as ``file://``) and one loopback fake
+of the Alliance variant API answering in the legacy shape PAVI reads. PAVI's script
+hard-codes the API's base URL and honours no setting for it, so it runs from a temporary
+copy of its ``seq_retrieval/`` folder with only that URL replaced (see :mod:`pavi_oracle`);
+PAVI's files are not modified. The FASTA files must be byte-identical and the seqinfo
+objects equal, except in the one documented deviation: when PAVI rejects an alternative
 *transcript* it writes its error on the reference record and ``null`` for the alternative
 (which its own seq_info_align.py then fails on); ours writes ``{}`` for the reference and
 the error on the alternative. Our seqinfo is then merged with a clustal alignment by both
@@ -30,14 +30,16 @@ from pathlib import Path
 import pytest
 
 from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST
-from tests.differential.pavi_oracle import PAVI, oracle_python, pavi_copy
+from tests.differential.pavi_oracle import PAVI, oracle_python, pavi_copy, run_pavi
 from tests.differential.variant_cases import Case, generated_cases
 from tests.support.variant_api import FakeVariantApi
 
 REPO = Path(__file__).resolve().parents[2]
 OURS = REPO / "bin" / "seq_retrieval.py"
 ALIGN = REPO / "bin" / "align_seqinfo.py"
-GENERATED = 60
+# more cases or another seed for a longer hunt: VARIANT_DIFF_COUNT=2000 VARIANT_DIFF_SEED=7
+GENERATED = int(os.environ.get("VARIANT_DIFF_COUNT", "150"))
+SEED = int(os.environ.get("VARIANT_DIFF_SEED", "20261130"))
 
 pytestmark = pytest.mark.slow
 
@@ -53,8 +55,8 @@ def _load_ours():  # type: ignore[no-untyped-def]
 our_main = _load_ours()
 
 
-def cli_args(request: dict, output_type: str) -> list[str]:
-    return [
+def cli_args(request: dict, output_type: str, unmasked: bool = False) -> list[str]:
+    return (["--unmasked"] if unmasked else []) + [
         "--seq_id", request["seq_id"],
         "--seq_strand", request["seq_strand"],
         "--exon_seq_regions", json.dumps(request["exon_seq_regions"]),
@@ -78,7 +80,7 @@ def oracle() -> str:
 
 @pytest.fixture(scope="module")
 def genome(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[Case]]:
-    world, cases = generated_cases(count=GENERATED)
+    world, cases = generated_cases(seed=SEED, count=GENERATED)
     folder = tmp_path_factory.mktemp("genome")
     fasta = folder / "genome.fa"
     fasta.write_text(world.fasta())
@@ -111,32 +113,42 @@ def test_pavi_and_ours_embed_variants_identically(
             for v in case.variants:
                 api.add(v["id"], v["seq_id"], v["start"], v["end"], v["ref"], v["alt"], shape="legacy")
         pavi = pavi_copy(tmp_path / "pavi", api.base_url)
-        pavi_env = {**os.environ, "PYTHONPATH": str(pavi), "PYTHONHASHSEED": "0"}
+        pavi_env = {**os.environ, "PYTHONHASHSEED": "0"}
         cache = tmp_path / "cache"
 
         jobs = [(case, t, case.request(fasta_url, t)) for case in cases for t in ("transcript", "protein")]
+        pavi_jobs = [
+            {
+                "cwd": str(tmp_path / "p" / request["unique_entry_id"]),
+                "args": cli_args(request, t, case.unmasked),
+            }
+            for case, t, request in jobs
+        ]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            # PAVI's runs as subprocesses in the background; ours in this process meanwhile
+            # PAVI in two background processes (halves of the jobs); ours in this process meanwhile
+            half = len(pavi_jobs) // 2
             theirs = [
-                pool.submit(
-                    run,
-                    [oracle, str(pavi / "seq_retrieval.py"), *cli_args(request, t)],
-                    tmp_path / "p" / request["unique_entry_id"],
-                    pavi_env,
-                )
-                for _, t, request in jobs
+                pool.submit(run_pavi, oracle, pavi, part, tmp_path / f"driver{i}", pavi_env)
+                for i, part in enumerate((pavi_jobs[:half], pavi_jobs[half:]))
             ]
             ours = []
-            for _, t, request in jobs:
+            for case, t, request in jobs:
                 folder = tmp_path / "o" / request["unique_entry_id"]
                 folder.mkdir(parents=True)
-                args = [*cli_args(request, t), "--variant_api", api.base_url, "--cache_dir", str(cache)]
+                args = [
+                    *cli_args(request, t, case.unmasked),
+                    "--variant_api",
+                    api.base_url,
+                    "--cache_dir",
+                    str(cache),
+                ]
                 with contextlib.chdir(folder):
                     ours.append(our_main(args))
-            results = [
-                {"case": case, "type": t, "request": request, "theirs": future.result(), "ours": code}
-                for (case, t, request), future, code in zip(jobs, theirs, ours, strict=True)
-            ]
+            their_results = theirs[0].result() + theirs[1].result()
+        results = [
+            {"case": case, "type": t, "request": request, "theirs": theirs_, "ours": code}
+            for (case, t, request), theirs_, code in zip(jobs, their_results, ours, strict=True)
+        ]
         api_calls = api.calls()
     # PAVI asks the API for every variant of every run; ours once per variant per cache
     pavi_calls = sum(len(set(request["variant_ids"])) for _, _, request in jobs)
@@ -146,7 +158,7 @@ def test_pavi_and_ours_embed_variants_identically(
     kinds: dict[str, int] = {}
     for r in results:
         entry, output_type = r["request"]["unique_entry_id"], r["type"]
-        assert r["theirs"].returncode == 0, f"PAVI failed on {entry}: {r['theirs'].stderr[-2000:]}"
+        assert r["theirs"]["code"] == 0, f"PAVI failed on {entry}: {r['theirs']['error'][-2000:]}"
         assert r["ours"] == 0, f"ours failed on {entry} (stderr above)"
         their_fa, their_info = outputs(tmp_path / "p" / entry, entry, output_type)
         our_fa, our_info = outputs(tmp_path / "o" / entry, entry, output_type)

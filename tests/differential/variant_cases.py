@@ -51,7 +51,7 @@ class Case:
     gene: Gene
     variants: list[dict[str, Any]]
     with_cds: bool = True
-    note: str = ""
+    unmasked: bool = False
 
     def request(self, fasta_url: str, output_type: str) -> dict[str, Any]:
         minus = self.gene.strand == "-"
@@ -234,7 +234,7 @@ def random_variant(v: Variants, gene: Gene, kind: str, t: int) -> dict[str, Any]
 
 def generated_cases(seed: int = 20261130, count: int = 60) -> tuple[World, list[Case]]:
     """``count`` seeded random cases plus the named edge cases."""
-    world = World(seed, {"chrA": 400_000, "chrB": 40_000})
+    world = World(seed, {"chrA": max(400_000, (count + 60) * 1500), "chrB": 40_000})
     rng = world.rng
     v = Variants(world)
     cases: list[Case] = []
@@ -262,9 +262,55 @@ def generated_cases(seed: int = 20261130, count: int = 60) -> tuple[World, list[
                 variants.append(random_variant(v, gene, rng.choice(kinds), t))
                 used.append((t, t))
                 break
-        cases.append(Case(f"gen{i:03d}", gene, variants, with_cds=rng.random() < 0.8))
+        if rng.random() < 0.35:  # anywhere in or around the gene: boundaries, introns, UTRs
+            variants = scattered_variants(v, gene)
+        cases.append(
+            Case(f"gen{i:03d}", gene, variants, with_cds=rng.random() < 0.8, unmasked=rng.random() < 0.1)
+        )
     cases += edge_cases(world, v)
     return world, cases
+
+
+def scattered_variants(v: Variants, gene: Gene) -> list[dict[str, Any]]:
+    """1-4 variants at random genomic positions in or near the gene, of random kinds.
+
+    Spans are kept two bases apart, or overlap for real (a second variant starting inside a
+    first one): PAVI's outcome for touching variants depends on Python's set order.
+    """
+    rng, seq_id = v.rng, gene.seq_id
+    lo = min(s for s, _ in gene.exons) - 15
+    hi = max(e for _, e in gene.exons) + 15
+    out: list[dict[str, Any]] = []
+    spans: list[tuple[int, int, bool]] = []
+    for _ in range(rng.randint(1, 4)):
+        for _attempt in range(30):
+            kind = rng.choice(["snv", "mnv", "deletion", "insertion", "indel"])
+            start = rng.randint(lo, hi)
+            length = {"snv": 1, "insertion": 2}.get(
+                kind, rng.randint(1, 8) if kind != "mnv" else rng.randint(2, 6)
+            )
+            end = start + length - 1
+            overlap = [s for s in spans if not (end + 2 < s[0] or start - 2 > s[1])]
+            if overlap:
+                first = overlap[0]
+                # a real overlap: a non-insertion starting strictly inside a non-insertion
+                real = kind != "insertion" and first[2] and first[0] < start <= first[1]
+                if not (real and rng.random() < 0.3 and len(overlap) == 1):
+                    continue
+            if kind == "snv":
+                variant = v.mnv(seq_id, start, start)
+            elif kind == "mnv":
+                variant = v.mnv(seq_id, start, end)
+            elif kind == "deletion":
+                variant = v.deletion(seq_id, start, end)
+            elif kind == "insertion":
+                variant = v.insertion(seq_id, start, rng.randint(1, 7))
+            else:
+                variant = v.indel(seq_id, start, end, rng.randint(1, 9))
+            out.append(variant)
+            spans.append((start, end, kind != "insertion"))
+            break
+    return out
 
 
 def codon_offset(gene: Gene, index: int) -> int:
@@ -361,6 +407,43 @@ def edge_cases(world: World, v: Variants) -> list[Case]:
         # frameshift near the end (new stop read on into the 3' UTR or lost)
         a, b = v.span(gene, codon_offset(gene, -4), 1)
         add(f"late_frameshift_{s}", gene, [v.deletion(gene.seq_id, a, b)])
+    # soft-masked start codon: PAVI compares the unmasked ORF's start codon with the masked
+    # alternative (ORF mode), so it rejects; with CDS regions it does not
+    for strand in "+-":
+        s = "p" if strand == "+" else "m"
+        gene = world.plant("chrA", strand, codons=30, exons=2)
+        a, b = v.span(gene, gene.cds_start, 3)
+        world.mask(gene.seq_id, a - 2, b + 4)
+        snv = random_variant(v, gene, "snv", codon_offset(gene, 9))
+        add(f"masked_start_orf_{s}", gene, [snv], False)
+        add(f"masked_start_cds_{s}", gene, [snv])
+        cases.append(Case(f"masked_unmasked_{s}", gene, [snv], True, unmasked=True))
+        # a 5'-partial CDS: the first CDS region starts inside codon 1 (no start codon in frame)
+        partial = Gene(gene.seq_id, gene.strand, gene.exons, gene.cds_start, gene.cds_end, list(gene.cds))
+        first_start, first_end, _ = partial.cds[0]
+        if first_end - first_start >= 4:
+            partial.cds[0] = (
+                (first_start + 1, first_end, 2) if strand == "+" else (first_start, first_end - 1, 2)
+            )
+            add(f"partial_cds_{s}", partial, [snv])
+        # a deletion over the CDS start (from the 5' UTR), a variant in the 5' UTR, one over the stop
+        if gene.cds_start >= 3:
+            a, b = v.span(gene, gene.cds_start - 2, 4)
+            add(f"del_over_start_{s}", gene, [v.deletion(gene.seq_id, a, b)])
+            add(f"utr5_{s}", gene, [v.snv(gene, gene.cds_start - 2)])
+        a, b = v.span(gene, gene.cds_end - 1, 2)
+        add(f"del_in_stop_{s}", gene, [v.deletion(gene.seq_id, a, b)])
+        # a deletion over a whole small exon and its neighbours' edges (three regions, one entry)
+        big = world.plant("chrA", strand, codons=50, exons=4)
+        first_exon, middle, last_exon = big.exons[0], big.exons[1], big.exons[2]
+        if strand == "+":
+            lo, hi = first_exon[1] - 2, last_exon[0] + 2
+        else:
+            lo, hi = last_exon[1] - 2, first_exon[0] + 2
+        assert lo < middle[0] and middle[1] < hi
+        add(f"span3_{s}", big, [v.deletion(big.seq_id, lo, hi)])
+        add(f"span3_sub_{s}", big, [v.mnv(big.seq_id, lo, hi)])
+        add(f"span3_sub_orf_{s}", big, [v.mnv(big.seq_id, lo, hi)], False)
     # stop lost with no later stop in the transcript: a gene with no 3' UTR
     for strand in "+-":
         s = "p" if strand == "+" else "m"
