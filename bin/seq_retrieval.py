@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             from genomecache.variant_api import VariantSource  # only variant requests need it
 
             lookup = VariantSource(cache, args.variant_api)
+            for variant_id in request.variant_ids:  # fail on a bad variant before fetching a genome
+                lookup(request.unique_entry_id, variant_id)
         if args.access == "range":
             opened = ranged.open_genome(cache, request.fasta_file_url)
         else:

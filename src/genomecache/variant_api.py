@@ -118,8 +118,11 @@ class VariantSource:
         self.cache, self.api = cache, api
         self.policy = policy or (cache.policy if cache else sources.RetryPolicy())
         self.fetched = 0  # API calls made (tests and logs)
+        self._known: dict[str, Variant] = {}  # this process's lookups: the cache is read once each
 
     def __call__(self, request_id: str, variant_id: str) -> Variant:
+        if variant_id in self._known:
+            return self._known[variant_id]
         url = variant_url(self.api, variant_id)
         try:
             location = parse_location(url)
@@ -146,4 +149,5 @@ class VariantSource:
             raise VariantError(request_id, variant_id, f"cached record: {exc}") from None
         if variant.variant_id != variant_id:
             raise VariantError(request_id, variant_id, f"cached record is of {variant.variant_id}")
+        self._known[variant_id] = variant
         return variant

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -54,6 +55,7 @@ class FakeVariantApi:
         self.answers: dict[str, tuple[int, bytes]] = {}
         self.log: list[str] = []
         self.down = False
+        self.delay = 0.0  # seconds before each answer (concurrency tests)
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -97,6 +99,7 @@ class FakeVariantApi:
                 variant_id = unquote(path[len(PREFIX) :]) if path.startswith(PREFIX) else None
                 with api._lock:
                     api.log.append(variant_id or path)
+                time.sleep(api.delay)
                 if api.down:
                     status, body = 500, b'{"error": "down"}'
                 elif variant_id is None or variant_id not in api.answers:

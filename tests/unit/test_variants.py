@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -343,14 +344,16 @@ def test_each_variant_is_fetched_once_per_cache_and_bad_answers_are_not_cached(t
     assert len(list((cache.root / "records" / "variant").glob("*.json"))) == 1
 
 
-def run_cli(genome_path: Path, out: Path, api: FakeVariantApi, req: dict, output_type: str = "protein"):  # type: ignore[no-untyped-def]
+def run_cli(
+    genome_path: Path, out: Path, api: FakeVariantApi, req: dict, output_type: str = "protein", fasta=None
+):  # type: ignore[no-untyped-def]
     out.mkdir(parents=True, exist_ok=True)
     args = [
         "--seq_id", req["seq_id"], "--seq_strand", req["seq_strand"],
         "--exon_seq_regions", json.dumps(req["exon_seq_regions"]),
         "--cds_seq_regions", json.dumps(req["cds_seq_regions"]),
         "--variant_ids", json.dumps(req["variant_ids"]), "--alt_seq_name_suffix", req["alt_seq_name_suffix"],
-        "--fasta_file_url", f"file://{genome_path}", "--output_type", output_type,
+        "--fasta_file_url", fasta or f"file://{genome_path}", "--output_type", output_type,
         "--base_seq_name", req["base_seq_name"], "--unique_entry_id", req["unique_entry_id"],
         "--variant_api", api.base_url, "--cache_dir", str(out.parent / "cli-cache"),
     ]  # fmt: skip
@@ -392,6 +395,12 @@ def test_cli_unknown_variant_api_down_and_no_location_fail_with_one_line(genome_
     )
     assert line.startswith("ERROR request r404: variant V:nope: unknown variant")
     assert not list((tmp_path / "a").iterdir()), "a failed request wrote files"
+    # the variant is looked up before the genome is fetched (this genome URL would fail)
+    unreachable = "http://127.0.0.1:9/genome.fa.gz"
+    result = run_cli(
+        genome_path, tmp_path / "a2", api, request("+", ["V:nope"], unique_entry_id="r2"), fasta=unreachable
+    )
+    assert one_error_line(result).startswith("ERROR request r2: variant V:nope: unknown variant")
 
     api.raw("V:noloc", b'{"id": "V:noloc"}')
     line = one_error_line(
@@ -440,3 +449,21 @@ def test_our_seqinfo_with_variants_merges_with_the_alignment(genome_path, cache,
     )
     column = [i for i, char in enumerate(row, start=1) if char != "-"]
     assert placed == [("V:snv", column[1], column[1]), ("V:del", column[2], column[3])]
+
+
+def test_concurrent_lookups_fetch_a_variant_once_and_damaged_records_are_refetched(tmp_path, api):
+    api.add("V:c", "chr1", 5, 5, "A", "T")
+    api.delay = 0.3
+    root = tmp_path / "shared-cache"
+
+    def lookup(_: int) -> str:
+        return VariantSource(GenomeCache(root), api.base_url)("r", "V:c").alt
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lookup, range(4))) == ["T"] * 4
+    assert api.calls("V:c") == 1
+    [stored] = (root / "records" / "variant").glob("*.json")
+    stored.write_text("{ damaged")
+    assert lookup(0) == "T"
+    assert api.calls("V:c") == 2
+    assert json.loads(stored.read_text())["data"]["alt"] == "T"
