@@ -58,7 +58,22 @@ def oracle_python() -> tuple[str | None, str]:
     if base is None:
         return None, "no Python >= 3.12 on PATH or under pyenv (PAVI's seq_retrieval needs it)"
     shutil.rmtree(VENV, ignore_errors=True)
-    steps = [[base, "-m", "venv", str(VENV)], [str(python), "-m", "pip", "install", "-q", *PINS]]
+    steps = [
+        [base, "-m", "venv", str(VENV)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--retries",
+            "2",
+            "--timeout",
+            "30",
+            *PINS,
+        ],
+    ]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
