@@ -11,6 +11,7 @@ process DOWNLOAD_GENOMES {
     // meta holds only the redacted display URL; the URL itself (it may carry credentials)
     // comes in an owner-only file, read by `fetch @FILE`, never in the script text
     tuple val(meta), path(url_file)
+    path requests        // requests.json: this genome's are checked against its .fai before the download
     val cache_dir
     val genome_mirror
 
@@ -26,7 +27,7 @@ process DOWNLOAD_GENOMES {
     def mirror = genome_mirror ? "--mirror ${q(genome_mirror)}" : ''
     """
     genome_cache.py --quiet --cache-dir ${q(cache_dir)} ${mirror} \\
-        fetch @${url_file} --receipt receipt.json --session '${workflow.sessionId}' ${task.ext.args ?: ''}
+        fetch @${url_file} --requests ${requests} --receipt receipt.json --session '${workflow.sessionId}' ${task.ext.args ?: ''}
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -38,7 +38,8 @@ workflow GENOME_CACHED_RETRIEVAL {
         .map { genome -> [genome.entry, genome] }
         .join(url_files)
         .map { entry, genome, url_file -> [genome, url_file] }
-    DOWNLOAD_GENOMES(genomes, cache_dir, genome_mirror)
+    // every genome's requests are checked against its small .fai before its body is fetched
+    DOWNLOAD_GENOMES(genomes, CHECK_REQUESTS.out.requests.first(), cache_dir, genome_mirror)
 
     // Where each genome is now: a cached or mirrored FASTA path, or (range mode) a
     // prepared range entry that retrieval reads block by block from the source URL.
