@@ -153,6 +153,7 @@ def download(
                     transferred += len(data)
                     bar.update(len(data))
             finally:
+                chunks.close()  # an abandoned body closes its connection now, not when collected
                 sink.close()  # everything received is written (and checked) before a resume
             out.flush()
             os.fsync(out.fileno())

@@ -414,13 +414,17 @@ class _HeadRefused(Exception):
 
 
 def _chunks(response) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    """Chunks of a body; a connection lost mid-body becomes :class:`Transient`."""
+    """Chunks of a body; a connection lost mid-body becomes :class:`Transient`. A body read to
+    its end returns the connection to the pool; one abandoned (an error, a check that failed)
+    closes it, so the server stops sending and no later request reads its leftovers."""
+    complete = False
     try:
         while True:
             data = response.read(CHUNK)
             if not data:
                 break
             yield data
+        complete = True
     except (ProtocolError, ReadTimeoutError, Urllib3Error, OSError) as exc:
         raise Transient(f"connection lost mid-body ({_reason(exc)})") from None
     except Exception as exc:  # botocore wraps socket errors in its own classes
@@ -428,9 +432,8 @@ def _chunks(response) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
             raise Transient(f"connection lost mid-body ({_reason(exc)})") from None
         raise
     finally:
-        release = getattr(response, "release_conn", None) or getattr(response, "close", None)
-        if release:
-            release()
+        release = getattr(response, "release_conn", None) if complete else None
+        (release or response.close)()
 
 
 def _exact(data: bytes, length: int) -> bytes:

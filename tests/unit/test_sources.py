@@ -409,3 +409,39 @@ def test_retries_logged_by_urllib3_carry_no_signature(cache, server, genome_dir,
     assert "?<redacted>" in caplog.text, "the query was logged, redacted"
     for secret in ("SECRET-ab12", "AKIAEXAMPLE", "PASSWORD-9"):
         assert secret not in caplog.text
+
+
+# --- one pass over the bytes: recompression and checks while downloading ---------------------------
+
+
+def test_multi_member_gzip_is_recompressed_whole(cache, server, genome_dir):
+    plain = (genome_dir / "ce.fa").read_bytes()
+    half = len(plain) // 2
+    halves = [run("gzip", "-nc", input=part).stdout for part in (plain[:half], plain[half:])]
+    (genome_dir / "members.fa.gz").write_bytes(b"".join(halves))  # as `cat a.gz b.gz` makes it
+
+    got = cache.ensure(server.url("members.fa.gz"))
+
+    assert run("bgzip", "-dc", got.fasta).stdout == plain
+    record = json.loads((Path(got.fasta).parent / "entry.json").read_text())
+    assert record["source_format"] == "gzip" and record["sha256"] == sha256(Path(got.fasta))
+
+
+def test_a_truncated_gzip_stream_is_refused(cache, server, genome_dir):
+    data = (genome_dir / "plain.fa.gz").read_bytes()
+    (genome_dir / "cut.fa.gz").write_bytes(data[: len(data) // 2])  # the server's size is the cut one
+
+    with pytest.raises(IntegrityError, match=r"cut\.fa\.gz: truncated gzip"):
+        cache.ensure(server.url("cut.fa.gz"))
+    assert published(cache.root) == [] and no_partial_downloads(cache)
+
+
+def test_content_that_is_not_fasta_stops_the_download_early(cache, server, genome_dir):
+    size = 48 << 20
+    (genome_dir / "movie.fa").write_bytes(b"\0" * size)
+
+    with pytest.raises(IntegrityError, match=r"movie\.fa: not FASTA"):
+        cache.ensure(server.url("movie.fa"))
+    sent = settle(server).bytes_sent("movie.fa")
+    assert sent < size / 2, f"{sent} of {size} bytes were sent"
+    assert published(cache.root) == [] and no_partial_downloads(cache)
