@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ DEFAULT_API = "https://www.alliancegenome.org/api/variant/"
 # requests (PAVI's client) leaves these unquoted; '/', '?', '#' and '%' are quoted here too,
 # so an id is always one path segment
 _SAFE = "!$&'()*+,:;=@[]~"
+_BASES = re.compile(r"[ACGTURYKMSWBDHVNacgturykmswbdhvn]*")
 
 
 class VariantError(GenomeCacheError):
@@ -93,10 +95,23 @@ def parse_answer(variant_id: str, body: bytes) -> Variant:
     if found is None:
         raise VariantDataError("the answer has no genomic location")
     chromosome, start, end, ref, alt = found
-    for name, allele in (("reference", ref), ("alternative", alt)):
-        if allele is not None and not isinstance(allele, str):
-            raise VariantDataError(f"the {name} allele is not a string")
-    return Variant(variant_id, str(chromosome), start, end, ref or "", alt or "")
+    return Variant(
+        variant_id, str(chromosome), start, end, _allele(ref, "reference"), _allele(alt, "alternative")
+    )
+
+
+def _allele(value: Any, name: str) -> str:
+    """An allele as bases: absent, empty or ``-`` is no bases; anything but IUPAC letters is an error."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise VariantDataError(f"the {name} allele is not a string")
+    value = value.strip()
+    if value == "-":
+        return ""
+    if not _BASES.fullmatch(value):
+        raise VariantDataError(f"the {name} allele {value[:20]!r} is not a nucleotide sequence")
+    return value
 
 
 class VariantSource:

@@ -315,6 +315,18 @@ def test_answers_of_both_shapes_and_bad_answers():
     bad_answers.append(("{" + where % (9, 3) + ', "genomicReferenceSequence": "A"}').encode())  # start > end
     bad_answers.append(("{" + where % (3, 9) + ', "genomicVariantSequence": "A"}').encode())  # insertion span
     bad_answers.append(("{" + where % (3, 3) + "}").encode())  # no alleles
+    bad_answers.append(
+        (
+            "{" + where % (3, 3) + ', "genomicReferenceSequence": "A", "genomicVariantSequence": "<DEL>"}'
+        ).encode()
+    )
+    dash = parse_answer(
+        "d",
+        (
+            "{" + where % (3, 4) + ', "genomicReferenceSequence": "AC", "genomicVariantSequence": "-"}'
+        ).encode(),
+    )
+    assert (dash.ref, dash.alt, dash.kind) == ("AC", "", "deletion")
     for bad in bad_answers:
         with pytest.raises(VariantDataError):
             parse_answer("v", bad)
