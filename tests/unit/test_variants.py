@@ -261,6 +261,19 @@ def test_rejected_alternatives_give_paves_error_and_only_the_reference(
         records, info = retrieve(genome_path, cache, api, out, request("+", vids, cds=cds), "protein")
         assert records == {"gene_ref": REF_PROTEIN}, vids
         assert info == {"gene_ref": {}, "gene_mut": {"error": error}}, vids
+    # an insertion and a variant on the base before it: PAVI keeps one of them by set order; we refuse
+    t_insertion(api, "V:ins", "+", 12, "TTT")
+    t_variant(api, "V:before", "+", 12, "G", "A")
+    for output_type in ("transcript", "protein"):
+        records, info = retrieve(
+            genome_path,
+            cache,
+            api,
+            tmp_path / f"tie{output_type}",
+            request("+", ["V:ins", "V:before"]),
+            output_type,
+        )
+        assert len(records) == 1 and "error" in info["gene_mut"]
     # a transcript is only rejected for overlapping variants or a wrong reference allele
     records, info = retrieve(
         genome_path, cache, api, tmp_path / "ts", request("+", ["V:start"]), "transcript"
