@@ -39,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import fastaformat, sources
+from . import bgzf, fastaformat, sources
 from .errors import GenomeCacheError, IntegrityError, SourceError
 from .ingest import Ingest
 from .locations import Location, parse_location
@@ -629,7 +629,11 @@ class GenomeCache:
             (staging / "recompressed.gz").rename(fasta)
             fastaformat.remember_blocks(fasta, done.blocks)
             raw.unlink()
-            fastaformat.build_indexes(fasta, done.blocks)
+            if done.fai is not None:  # built while the text went by: no re-read of the genome
+                Path(f"{fasta}.fai").write_bytes(done.fai)
+                Path(f"{fasta}.gzi").write_bytes(bgzf.gzi_bytes(done.blocks))
+            else:
+                fastaformat.build_indexes(fasta, done.blocks)
             indexes = "built"
             fastaformat.check_indexes(fasta)
         raw.with_name(raw.name + ".json").unlink(missing_ok=True)

@@ -37,6 +37,7 @@ class Ingested:
     blocks: list[tuple[int, int, int]] = field(default_factory=list)
     fasta_sha256: str = ""
     problem: str | None = None  # damage found (reported after a known hash, which says more)
+    fai: bytes | None = None  # the .fai built from the text as it passed (recompressed sources)
 
 
 class _Hasher:
@@ -103,6 +104,7 @@ class Ingest:
         self.member_open = False
         self.text_seen = False
         self.problem: str | None = None
+        self.fai = bgzf.FaiBuilder()
 
     def close(self) -> None:
         """Release threads and files (after a failure)."""
@@ -177,6 +179,7 @@ class Ingest:
                 self.text_seen = True
         assert self.writer is not None
         self.writer.write(text)
+        self.fai.feed(text)
 
     # --- the result -----------------------------------------------------------------------
 
@@ -206,4 +209,4 @@ class Ingest:
         assert self.writer is not None
         writer, self.writer = self.writer, None
         blocks = writer.close()
-        return Ingested(str(self.fmt), digests, blocks, writer.sha256.hexdigest())
+        return Ingested(str(self.fmt), digests, blocks, writer.sha256.hexdigest(), fai=self.fai.finish())

@@ -14,7 +14,7 @@ import pytest
 from genomecache.cache import GenomeCache
 from genomecache.errors import GenomeCacheError, IntegrityError, SourceError
 from genomecache.sources import RetryPolicy
-from tests.conftest import ASSETS, GENOME, cache_files, published, run, serving, settle
+from tests.conftest import ASSETS, GENOME, cache_files, published, run, samtools_indexes, serving, settle
 
 
 def sha256(path: Path) -> str:
@@ -445,3 +445,20 @@ def test_content_that_is_not_fasta_stops_the_download_early(cache, server, genom
     sent = settle(server).bytes_sent("movie.fa")
     assert sent < size / 2, f"{sent} of {size} bytes were sent"
     assert published(cache.root) == [] and no_partial_downloads(cache)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b">a desc\nACGTACGT\nACGTACGT\nACG\n>b\nTTTT\nTT\n",  # regular: the .fai is built while streaming
+        b">a\nACGTACGT\nACGTACGT\nACG",  # no newline at the end: built the slow way
+    ],
+)
+def test_indexes_of_a_recompressed_fasta_match_samtools(cache, server, genome_dir, tmp_path, text):
+    (genome_dir / "small.fa").write_bytes(text)
+
+    got = cache.ensure(server.url("small.fa"))
+
+    fai, gzi = samtools_indexes(Path(got.fasta), tmp_path / "oracle")
+    assert Path(f"{got.fasta}.fai").read_bytes() == fai
+    assert Path(f"{got.fasta}.gzi").read_bytes() == gzi
