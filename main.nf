@@ -96,7 +96,7 @@ workflow PROTEIN_MSA {
     def cache_dir = file(params.cacheDir).toAbsolutePath().toString()
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
-    MSA(Channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir, params.retrievalBatch)
+    MSA(channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir, params.retrievalBatch)
 }
 
 workflow.onComplete {
