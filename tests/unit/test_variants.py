@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,12 +21,14 @@ from pathlib import Path
 import pytest
 from Bio.Seq import reverse_complement
 
+from genomecache import ranged
 from genomecache.cache import GenomeCache
 from genomecache.requests import parse_request
 from genomecache.retrieval import Genome, run_request
 from genomecache.sources import RetryPolicy
 from genomecache.variant_api import VariantError, VariantSource, parse_answer, variant_url
 from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST, TRANSCRIPT_FAILED, VariantDataError
+from tests.support.httpserver import GenomeServer
 from tests.support.variant_api import FakeVariantApi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -492,3 +495,36 @@ def test_concurrent_lookups_fetch_a_variant_once_and_damaged_records_are_refetch
     assert lookup(0) == "T"
     assert api.calls("V:c") == 2
     assert json.loads(stored.read_text())["data"]["alt"] == "T"
+
+
+def test_range_mode_embeds_the_same_from_the_blocks_it_fetched(genome_path, api, tmp_path):
+    """Range access prefetches the request's regions; embedding reads nothing else."""
+    www = tmp_path / "www"
+    www.mkdir()
+    shutil.copyfile(genome_path, www / "g.fa")
+    subprocess.run(["bgzip", "-f", str(www / "g.fa")], check=True)
+    subprocess.run(["samtools", "faidx", str(www / "g.fa.gz")], check=True)
+    t_variant(api, "V:3", "+", 26, "T", "C")  # stop lost: reads on through the UTR
+    t_insertion(api, "V:ins", "+", 14, "CAA")
+    req = request("+", ["V:3", "V:ins"])
+    expected = {}
+    for output_type in ("protein", "transcript"):
+        expected[output_type] = retrieve(
+            www / "g.fa.gz", GenomeCache(tmp_path / "c0"), api, tmp_path / output_type, req, output_type
+        )
+    with GenomeServer(www) as server:
+        cache = GenomeCache(
+            tmp_path / "ranged-cache", policy=RetryPolicy(attempts=2, backoff=0.01, timeout=5)
+        )
+        for output_type in ("protein", "transcript"):
+            out = tmp_path / f"ranged-{output_type}"
+            out.mkdir()
+            with ranged.open_genome(cache, server.url("g.fa.gz")) as genome:
+                run_request(
+                    genome, parse_request(req), output_type, out, variants=VariantSource(cache, api.base_url)
+                )
+            fasta = (out / f"req1-{output_type}.fa").read_text()
+            records = dict(block.split("\n", 1) for block in fasta.split(">")[1:])
+            assert {k: v.replace("\n", "") for k, v in records.items()} == expected[output_type][0]
+            assert json.loads((out / "req1-seqinfo.json").read_text()) == expected[output_type][1]
+    assert expected["protein"][0]["gene_mut"] == "MKPGSIHDWQP"
