@@ -259,6 +259,10 @@ def run_request(
     )
     ref_name = request.base_seq_name + "_ref"
     alt_name = request.base_seq_name + request.alt_seq_name_suffix
+    if alt_name == ref_name:
+        raise RequestError(
+            request.unique_entry_id, "alt_seq_name_suffix", "'_ref' names the reference record"
+        )
     records = [(ref_name, sequence)]
     if alt.sequence is not None:
         records.append((alt_name, alt.sequence))

@@ -23,6 +23,7 @@ from Bio.Seq import reverse_complement
 
 from genomecache import ranged
 from genomecache.cache import GenomeCache
+from genomecache.errors import RequestError
 from genomecache.requests import parse_request
 from genomecache.retrieval import Genome, run_request
 from genomecache.sources import RetryPolicy
@@ -287,6 +288,17 @@ def test_rejected_alternatives_give_paves_error_and_only_the_reference(
     )
     assert records == {"gene_ref": T}
     assert info == {"gene_ref": {}, "gene_mut": {"error": TRANSCRIPT_FAILED}}
+
+
+def test_an_alternative_named_like_the_reference_is_refused(genome_path, cache, api, tmp_path):
+    t_variant(api, "V:1", "+", 6, "A", "G")
+    with pytest.raises(
+        RequestError, match="request req1: field alt_seq_name_suffix: '_ref' names the reference"
+    ):
+        retrieve(
+            genome_path, cache, api, tmp_path, request("+", ["V:1"], alt_seq_name_suffix="_ref"), "protein"
+        )
+    assert not list(tmp_path.glob("req1-*"))
 
 
 def test_variants_outside_the_regions_or_on_another_sequence_are_skipped(genome_path, cache, api, tmp_path):
