@@ -198,9 +198,9 @@ def pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def _check_batch(batch: list[tuple[int, bytes]]) -> None:
-    for offset, block in batch:
-        inflate(block, offset)
+def _check_batch(batch: list[tuple[int, bytes]], keep: bool) -> list[bytes] | None:
+    texts = [inflate(block, offset) for offset, block in batch]
+    return texts if keep else None
 
 
 class StreamChecker:
@@ -214,9 +214,18 @@ class StreamChecker:
     BATCH = 1 << 21  # compressed bytes per pool task
     PENDING = 8  # tasks in flight before feed waits (bounds memory)
 
-    def __init__(self, first_block: Callable[[bytes], None] | None = None) -> None:
+    def __init__(
+        self,
+        first_block: Callable[[bytes], None] | None = None,
+        text: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.first_block = first_block  # sees the first block's data (is it FASTA?)
+        self.text = text  # sees all uncompressed data in order, until stop_text()
         self.reset()
+
+    def stop_text(self) -> None:
+        """No more uncompressed data to ``text`` (it is not needed after all)."""
+        self.text = None
 
     def reset(self) -> None:
         self.buffer = bytearray()
@@ -258,16 +267,22 @@ class StreamChecker:
 
     def _submit(self) -> None:
         if self.batch:
-            self.pending.append(pool().submit(_check_batch, self.batch))
+            self.pending.append(pool().submit(_check_batch, self.batch, self.text is not None))
             self.batch, self.batch_bytes = [], 0
         while len(self.pending) > self.PENDING:
-            self.pending.popleft().result()
+            self._done(self.pending.popleft())
+
+    def _done(self, future: Future) -> None:
+        texts, sink = future.result(), self.text
+        if texts is not None and sink is not None:
+            for text in texts:
+                sink(text)
 
     def finish(self) -> list[tuple[int, int, int]]:
         """Wait for every check; the block table. :class:`BgzfError` for any problem."""
         self._submit()
         while self.pending:
-            self.pending.popleft().result()
+            self._done(self.pending.popleft())
         if self.buffer:
             raise BgzfError(f"truncated BGZF block at byte {self.offset}")
         if self.last != EOF:

@@ -536,12 +536,23 @@ class GenomeCache:
         # bytes arrive, and the source's indexes fetched alongside
         side = ThreadPoolExecutor(1, thread_name_prefix="indexes")
         source_indexes: list[Future[dict[str, bytes | None]]] = []
+
+        def indexes_alongside() -> None:
+            """Once the source has answered (it exists), fetch its indexes beside the body; when
+            both come, no ``.fai`` needs building from the text."""
+            future = side.submit(self._source_indexes, location)
+            future.add_done_callback(
+                lambda done: (
+                    ingest.drop_fai() if done.exception() is None and all(done.result().values()) else None
+                )
+            )
+            source_indexes.append(future)
+
         ingest = Ingest(
             location.display,
             staging / "recompressed.gz",
             {expected[0]} if expected else set(),
-            # once the source has answered (it exists), its indexes come alongside the body
-            on_begin=lambda: source_indexes.append(side.submit(self._source_indexes, location)),
+            on_begin=indexes_alongside,
         )
         try:
             got = sources.download(location, raw, self.policy, self.progress, consumer=ingest)
@@ -623,7 +634,7 @@ class GenomeCache:
             raw.rename(fasta)
             fastaformat.remember_blocks(fasta, done.blocks)  # checks of the indexes need no re-scan
             blobs = source_indexes.result() if source_indexes else self._source_indexes(location)
-            indexes = self._fetch_indexes(location, fasta, done.blocks, blobs)
+            indexes = self._fetch_indexes(location, fasta, done.blocks, blobs, done.fai)
         else:
             log.info("%s: %s FASTA; recompressed as BGZF while downloading", location.display, done.fmt)
             (staging / "recompressed.gz").rename(fasta)
@@ -669,6 +680,7 @@ class GenomeCache:
         fasta: Path,
         blocks: list[tuple[int, int, int]],
         blobs: dict[str, bytes | None],
+        fai: bytes | None = None,
     ) -> str:
         """Use the source's ``.fai``/``.gzi`` when both exist and match; otherwise build them.
 
@@ -685,7 +697,11 @@ class GenomeCache:
                 return "downloaded"
             except IntegrityError as exc:
                 log.warning("%s; building indexes instead", exc)
-        fastaformat.build_indexes(fasta, blocks)
+        if fai is not None:  # built from the text during the download: no re-read
+            Path(f"{fasta}.fai").write_bytes(fai)
+            Path(f"{fasta}.gzi").write_bytes(bgzf.gzi_bytes(blocks))
+        else:
+            fastaformat.build_indexes(fasta, blocks)
         fastaformat.check_indexes(fasta)
         return "built"
 

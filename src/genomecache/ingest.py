@@ -92,6 +92,14 @@ class Ingest:
             self.algorithms.add("md5")
             self.reset()
 
+    def drop_fai(self) -> None:
+        """The source's indexes came: building a ``.fai`` from a BGZF source's text is not needed."""
+        self.fai_dropped = True
+        self.fai = None
+        checker = self.checker if hasattr(self, "checker") else None
+        if checker is not None:
+            checker.stop_text()
+
     def reset(self) -> None:
         """Start over (the source restarted from byte 0)."""
         self.close()
@@ -104,7 +112,7 @@ class Ingest:
         self.member_open = False
         self.text_seen = False
         self.problem: str | None = None
-        self.fai = bgzf.FaiBuilder()
+        self.fai = None if getattr(self, "fai_dropped", False) else bgzf.FaiBuilder()
 
     def close(self) -> None:
         """Release threads and files (after a failure)."""
@@ -134,7 +142,11 @@ class Ingest:
     def _start(self, head: bytes) -> None:
         if bgzf.is_bgzf(head):
             self.fmt = "bgzf"
-            self.checker = bgzf.StreamChecker(first_block=self._first_text)
+            # the .fai is built alongside unless the source's own indexes arrive (drop_fai)
+            fai = self.fai
+            self.checker = bgzf.StreamChecker(
+                first_block=self._first_text, text=fai.feed if fai is not None else None
+            )
         elif head[:2] == b"\x1f\x8b":
             self.fmt = "gzip"
             self.inflater = zlib.decompressobj(31)
@@ -179,7 +191,8 @@ class Ingest:
                 self.text_seen = True
         assert self.writer is not None
         self.writer.write(text)
-        self.fai.feed(text)
+        if self.fai is not None:
+            self.fai.feed(text)
 
     # --- the result -----------------------------------------------------------------------
 
@@ -201,7 +214,9 @@ class Ingest:
                 return Ingested("bgzf", digests, problem=f"{self.display}: {exc}; the download was removed")
             if not any(n for _, _, n in blocks):
                 raise NotFastaError(f"{self.display}: not FASTA (no sequence data)")
-            return Ingested("bgzf", digests, blocks, digests["sha256"])
+            builder = self.fai
+            fai = builder.finish() if builder is not None and self.checker.text is not None else None
+            return Ingested("bgzf", digests, blocks, digests["sha256"], fai=fai)
         if self.inflater is not None and self.member_open:
             raise NotFastaError(f"{self.display}: truncated gzip stream (cannot decompress it whole)")
         if not self.text_seen:
@@ -209,4 +224,6 @@ class Ingest:
         assert self.writer is not None
         writer, self.writer = self.writer, None
         blocks = writer.close()
-        return Ingested(str(self.fmt), digests, blocks, writer.sha256.hexdigest(), fai=self.fai.finish())
+        builder = self.fai
+        fai = builder.finish() if builder is not None else None
+        return Ingested(str(self.fmt), digests, blocks, writer.sha256.hexdigest(), fai=fai)
