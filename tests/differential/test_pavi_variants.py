@@ -3,7 +3,8 @@
 Both run their command-line ``main`` on the same requests: PAVI's click command in
 processes of its own venv (:func:`pavi_oracle.run_pavi`), ours in this process. They read
 one generated BGZF genome (bgzip + samtools faidx, as ``file://``) and one loopback fake
-of the Alliance variant API answering in the legacy shape PAVI reads. PAVI's script
+of the Alliance variant API, which answers PAVI in the legacy shape it reads and ours, for
+half the cases, in the current (2026) shape. PAVI's script
 hard-codes the API's base URL and honours no setting for it, so it runs from a temporary
 copy of its ``seq_retrieval/`` folder with only that URL replaced (see :mod:`pavi_oracle`);
 PAVI's files are not modified. The FASTA files must be byte-identical and the seqinfo
@@ -109,9 +110,12 @@ def test_pavi_and_ours_embed_variants_identically(
     fasta_url, cases = genome
     assert len(cases) >= GENERATED + 20
     with FakeVariantApi() as api:
-        for case in cases:
+        # PAVI (python-requests) reads only the legacy shape; ours gets the current one for half the cases
+        api.agent_shapes = {"python-requests": "legacy"}
+        for i, case in enumerate(cases):
             for v in case.variants:
-                api.add(v["id"], v["seq_id"], v["start"], v["end"], v["ref"], v["alt"], shape="legacy")
+                shape = "v9" if i % 2 else "legacy"
+                api.add(v["id"], v["seq_id"], v["start"], v["end"], v["ref"], v["alt"], shape=shape)
         pavi = pavi_copy(tmp_path / "pavi", api.base_url)
         pavi_env = {**os.environ, "PYTHONHASHSEED": "0"}
         cache = tmp_path / "cache"
@@ -150,6 +154,12 @@ def test_pavi_and_ours_embed_variants_identically(
             for (case, t, request), theirs_, code in zip(jobs, their_results, ours, strict=True)
         ]
         api_calls = api.calls()
+        ours_v9 = sum(
+            1 for agent, shape in api.served if shape == "v9" and not agent.startswith("python-requests")
+        )
+        assert ours_v9 and all(
+            shape == "legacy" for agent, shape in api.served if agent.startswith("python-requests")
+        )
     # PAVI asks the API for every variant of every run; ours once per variant per cache
     pavi_calls = sum(len(set(request["variant_ids"])) for _, _, request in jobs)
     distinct = len({v for _, _, request in jobs for v in request["variant_ids"]})
@@ -191,7 +201,8 @@ def test_pavi_and_ours_embed_variants_identically(
         f"\nPAVI variant differential: {len(cases)} cases x 2 output types = {compared} requests compared; "
         f"{identical} identical (FASTA bytes and seqinfo), {len(deviations)} transcript errors with the "
         f"documented seqinfo deviation (FASTA identical), {len(mismatches)} mismatches; {kinds}; "
-        f"variant API calls: PAVI {pavi_calls}, ours {api_calls - pavi_calls} ({distinct} distinct variants)"
+        f"variant API calls: PAVI {pavi_calls}, ours {api_calls - pavi_calls} ({distinct} distinct variants, "
+        f"{ours_v9} answered in the current shape)"
     )
     assert not mismatches, "\n\n".join(mismatches[:5])
     assert identical + len(deviations) == compared

@@ -3,7 +3,8 @@
 Answers in either real shape: ``legacy`` (top-level ``location``,
 ``genomicReferenceSequence``, ``genomicVariantSequence``; PAVI's reader) or ``v9``
 (``variantList[].curatedVariantGenomicLocations[]``, the live API since 2026). Unknown
-ids get 404; ``down`` makes every answer 500; ``raw`` serves any body. Every request is
+ids get 404; ``down`` makes every answer 500; ``raw`` serves any body; ``agent_shapes`` answers
+a client (by User-Agent) in its own shape. Every request is
 logged (the variant id, unquoted), so tests can count API calls.
 """
 
@@ -56,6 +57,11 @@ class FakeVariantApi:
         self.log: list[str] = []
         self.down = False
         self.delay = 0.0  # seconds before each answer (concurrency tests)
+        # User-Agent prefix -> shape, e.g. {"python-requests": "legacy"}: PAVI reads only the legacy one
+        self.agent_shapes: dict[str, str] = {}
+        self.shaped: dict[tuple[str, str], bytes] = {}
+        self.default_shape: dict[str, str] = {}
+        self.served: list[tuple[str, str]] = []  # (User-Agent, shape) of each answer from add()
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -68,8 +74,13 @@ class FakeVariantApi:
     def add(
         self, variant_id: str, seq_id: str, start: int, end: int, ref: str, alt: str, shape: str = "legacy"
     ) -> None:
-        make = legacy_answer if shape == "legacy" else v9_answer
-        self.raw(variant_id, json.dumps(make(variant_id, seq_id, start, end, ref, alt)).encode())
+        """Answer ``variant_id`` in ``shape``; a client listed in ``agent_shapes`` gets its own shape."""
+        for name, make in (("legacy", legacy_answer), ("v9", v9_answer)):
+            self.shaped[(variant_id, name)] = json.dumps(
+                make(variant_id, seq_id, start, end, ref, alt)
+            ).encode()
+        self.raw(variant_id, self.shaped[(variant_id, shape)])
+        self.default_shape[variant_id] = shape
 
     def raw(self, variant_id: str, body: bytes, status: int = 200) -> None:
         self.answers[variant_id] = (status, body)
@@ -106,6 +117,13 @@ class FakeVariantApi:
                     status, body = 404, b'{"error": "not found"}'
                 else:
                     status, body = api.answers[variant_id]
+                    agent = self.headers.get("User-Agent") or ""
+                    shape = api.default_shape.get(variant_id, "raw")
+                    for prefix, wanted in api.agent_shapes.items():
+                        if agent.startswith(prefix) and (variant_id, wanted) in api.shaped:
+                            body, shape = api.shaped[(variant_id, wanted)], wanted
+                    with api._lock:
+                        api.served.append((agent, shape))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
