@@ -1,22 +1,31 @@
 # syntax=docker/dockerfile:1
-# Runtime image for the genome cache and the PAVI tasks that use it (AWS Batch and local Docker).
-FROM python:3.11-slim-bookworm
+# Runtime image for the genome cache and the PAVI tasks that use it (AWS Batch, k8s, local Docker).
+# Everything is pinned: the base image by exact tag (Python 3.11 on Debian 12 "bookworm"; add its
+# @sha256 digest when you build where the registry is reachable), the Debian packages by version,
+# and the Python packages by requirements/runtime.txt with hashes: exactly the runtime set that
+# `make demo` installs, nothing from the test/dev set. tests/integration/test_container.py runs the
+# bin/ scripts against a venv built from exactly this set (no container engine runs here).
+FROM python:3.11.14-slim-bookworm
 
 # samtools/tabix (bgzip) for FASTA indexing and regions, clustalo for the MSA,
-# procps because Nextflow's task metrics call `ps`.
+# procps because Nextflow's task metrics call `ps`. Versions: Debian 12's.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends samtools tabix clustalo procps \
+    && apt-get install -y --no-install-recommends \
+        samtools=1.16.1-1 tabix=1.16+ds-3 clustalo=1.2.4-7 procps=2:4.0.2-3 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/genomecache
-COPY pyproject.toml ./
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.txt
+
+# The package runs from its source tree (no build step, so no unpinned build backend).
 COPY src/ src/
 COPY conf/ conf/
 COPY --chmod=0755 bin/ bin/
-# awscli: Nextflow's AWS Batch executor stages task files with `aws s3` from inside the container.
-RUN pip install --no-cache-dir . awscli
 
 ENV PATH="/opt/genomecache/bin:${PATH}" \
+    PYTHONPATH="/opt/genomecache/src" \
+    GENOMECACHE_GENOMES="/opt/genomecache/conf/genomes.json" \
     PYTHONUNBUFFERED=1
 
 # uid/gid 1000 match the EFS access point's POSIX user (infra/genome_cache_stack.py).

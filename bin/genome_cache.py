@@ -146,6 +146,18 @@ def cmd_report(cache: GenomeCache, args: argparse.Namespace) -> int:
     return 0
 
 
+def entry_cache(cache: GenomeCache, receipt: dict) -> GenomeCache:
+    """The cache holding a receipt's genome: CACHE_REPORT gets no --cache-dir, but a cached
+    genome's path, <root>/genomes/<entry>/<fasta>, names its root."""
+    fasta = Path(str(receipt.get("fasta") or ""))
+    entry_dir = fasta.parent
+    if fasta.is_absolute() and entry_dir.name == receipt.get("entry") and entry_dir.parent.name == "genomes":
+        root = entry_dir.parent.parent
+        if root != cache.root:
+            return GenomeCache(root, progress=False)
+    return cache
+
+
 def fetched_by(cache: GenomeCache, receipts: list[dict]) -> dict[str, dict]:
     """Each receipt's published entry record (which session fetched it), where readable.
 
@@ -157,7 +169,7 @@ def fetched_by(cache: GenomeCache, receipts: list[dict]) -> dict[str, dict]:
         entry = receipt.get("entry")
         if receipt.get("source") in ("network", "local", "cache") and isinstance(entry, str):
             try:
-                record = cache.read_entry(entry)
+                record = entry_cache(cache, receipt).read_entry(entry)
             except GenomeCacheError:
                 record = None
             if record:

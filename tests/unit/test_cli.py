@@ -124,3 +124,29 @@ def test_a_local_source_is_reported_as_local(tmp_path: Path, genome_dir: Path) -
     done = cli("--cache-dir", tmp_path / "cache", "-q", "fetch", genome_dir / GENOME, "--receipt", receipt)
     assert done.returncode == 0, done.stderr
     assert json.loads(receipt.read_text())["source"] == "local"
+
+
+def test_the_report_finds_the_cache_from_the_receipts_so_concurrent_runs_agree(
+    tmp_path: Path, genome_dir: Path
+) -> None:
+    # CACHE_REPORT runs without --cache-dir; two runs share one storeDir receipt (last writer wins)
+    cache = tmp_path / "cache"
+    with serving(genome_dir) as server:
+        receipt = tmp_path / "receipt.json"
+        url = server.url(GENOME)
+        fetched = cli("--cache-dir", cache, "-q", "fetch", url, "--receipt", receipt, "--session", "run-a")
+        assert fetched.returncode == 0, fetched.stderr
+    genomes = tmp_path / "genomes.json"
+    genomes.write_text(json.dumps([{"display_url": url, "requests": 1}]))
+    last_writer = json.loads(receipt.read_text()) | {"source": "cache", "session": "run-b"}
+    receipt.write_text(json.dumps(last_writer))
+    elsewhere = {"GENOMECACHE_DIR": str(tmp_path / "other-cache")}
+    results = {}
+    for session in ("run-a", "run-b"):
+        out = tmp_path / session
+        args = ["report", receipt, "--genomes", genomes, "--session", session, "--outdir", out]
+        done = cli(*args, env=elsewhere)
+        assert done.returncode == 0, done.stderr
+        [genome] = json.loads((out / "cache-report.json").read_text())["genomes"]
+        results[session] = (genome["result"], genome["source"])
+    assert results == {"run-a": ("miss", "network"), "run-b": ("hit", "cache")}
