@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import __version__
 from .locations import redact
 
 
@@ -58,6 +59,7 @@ def build_report(
         )
     return {
         "session": session,
+        "version": __version__,  # the pipeline's one version (manifest.version)
         "genomes": genomes,
         "totals": {
             key: sum(g[key] for g in genomes) for key in ("requests", "bytes_downloaded", "per_task_bytes")
@@ -74,7 +76,7 @@ def human(nbytes: float) -> str:
 
 
 def summary(report: dict) -> str:
-    lines = ["Genome cache report", ""]
+    lines = [f"Genome cache report (genome-cache {report.get('version', '?')})", ""]
     for g in report["genomes"]:
         lines.append(
             f"{g['result']:4}  {g['source']:7}  {human(g['bytes_downloaded']):>10}  "

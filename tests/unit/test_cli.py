@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import genomecache
 from tests.conftest import GENOME, serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,6 +148,13 @@ def test_the_report_finds_the_cache_from_the_receipts_so_concurrent_runs_agree(
         args = ["report", receipt, "--genomes", genomes, "--session", session, "--outdir", out]
         done = cli(*args, env=elsewhere)
         assert done.returncode == 0, done.stderr
-        [genome] = json.loads((out / "cache-report.json").read_text())["genomes"]
+        report = json.loads((out / "cache-report.json").read_text())
+        [genome] = report["genomes"]
         results[session] = (genome["result"], genome["source"])
+        assert report["version"] == genomecache.__version__  # the one version, in every report
+        assert (
+            (out / "cache-report.txt")
+            .read_text()
+            .startswith(f"Genome cache report (genome-cache {report['version']})")
+        )
     assert results == {"run-a": ("miss", "network"), "run-b": ("hit", "cache")}
