@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+import genomecache
 from tests.support.httpserver import GenomeServer
 
 pytestmark = pytest.mark.slow
@@ -279,6 +280,9 @@ def test_slurm_cold_warm_and_concurrent_runs_download_each_genome_once(
     for tag in ("worm-a", "worm-b"):
         protein = tmp_path / "cold" / "results" / "sequences" / f"CE_TX1-{tag}-protein.fa"
         assert protein.read_text().startswith(">")
+    versions = (tmp_path / "cold" / "results" / "pipeline_info" / "software_versions.yml").read_text()
+    for process in ("CHECK_REQUESTS", "DOWNLOAD_GENOMES", "SEQUENCE_RETRIEVAL", "CACHE_REPORT"):
+        assert f"{process}:\n  genomecache: '{genomecache.__version__}'" in versions
 
     # Warm: the downloads are skipped (storeDir receipts), nothing is fetched, the report says hit.
     warm = run_pipeline(slurm, tmp_path, "warm", requests, cache)

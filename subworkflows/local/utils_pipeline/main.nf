@@ -154,42 +154,38 @@ def checkValue(String name, Object value, Map spec) {
 
 // The known name nearest to a misspelt one (case-insensitive Levenshtein), or null if none is close.
 def closestName(String name, Collection<String> known) {
-    def best = null
-    def bestDistance = Integer.MAX_VALUE
-    known.each { candidate ->
-        def distance = levenshtein(name.toLowerCase(), candidate.toLowerCase())
-        if (distance < bestDistance) {
-            best = candidate
-            bestDistance = distance
-        }
+    def scored = known.collect { candidate ->
+        [name: candidate, distance: levenshtein(name.toLowerCase(), candidate.toLowerCase())]
     }
-    return bestDistance <= Math.max(2, (int) (name.size() / 3)) ? best : null
+    def best = scored.min { entry -> entry.distance }
+    return best && best.distance <= Math.max(2, name.size().intdiv(3)) ? best.name : null
 }
 
+// Edit distance, one row at a time (no loops: the strict syntax has none).
 def levenshtein(String a, String b) {
     if (!a || !b) {
         return Math.max(a.size(), b.size())
     }
-    def previous = (0..b.size()).collect { j -> j }
-    for (i in 1..a.size()) {
-        def current = [i]
-        for (j in 1..b.size()) {
-            def cost = a[i - 1] == b[j - 1] ? 0 : 1
-            current << [previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost].min()
+    def first = (0..b.size()).collect { j -> j }
+    def last = (0..<a.size()).inject(first) { previous, i ->
+        def current = [i + 1]
+        (0..<b.size()).each { j ->
+            def cost = a[i] == b[j] ? 0 : 1
+            current << [previous[j + 1] + 1, current[j] + 1, previous[j] + cost].min()
         }
-        previous = current
+        current
     }
-    return previous[b.size()]
+    return last[b.size()]
 }
 
 // The `versions` topic as one YAML document: process -> tool -> version, plus the workflow's own.
 // Items are [process, tool, version] tuples, or versions.yml files (storeDir processes).
 def softwareVersionsYaml(List items, String pipeline, String version, String nextflowVersion) {
-    def tools = new TreeMap()
+    def tools = [:]
     def add = { String process, String tool, Object value ->
         def name = process.tokenize(':').last()
         if (!tools.containsKey(name)) {
-            tools[name] = new TreeMap()
+            tools[name] = [:]
         }
         tools[name][tool] = value.toString().trim()
     }
@@ -203,9 +199,9 @@ def softwareVersionsYaml(List items, String pipeline, String version, String nex
     }
     tools['Workflow'] = [Nextflow: nextflowVersion, (pipeline): version]
     def lines = []
-    tools.each { process, versions ->
+    tools.keySet().sort().each { process ->
         lines << "${process}:".toString()
-        versions.each { tool, value -> lines << "  ${tool}: '${value}'".toString() }
+        tools[process].keySet().sort().each { tool -> lines << "  ${tool}: '${tools[process][tool]}'".toString() }
     }
     return lines.join('\n') + '\n'
 }
