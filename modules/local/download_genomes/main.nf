@@ -2,7 +2,7 @@ process DOWNLOAD_GENOMES {
     // The URL is a value, not a remote `path` input: Nextflow 24.10 stages remote
     // path inputs even when storeDir then skips the task (nextflow-io/nextflow#5468).
     tag "${meta.display_url}"
-    label 'process_download'
+    label 'process_long'   // nf-core's standard label; conf/base.config: 1 CPU, 1 GB, 4 h
 
     conda "${moduleDir}/environment.yml"
     container 'agr_pavi/genome-cache:0.2.0'   // the Dockerfile's image (bin/ scripts, samtools, clustalo)
