@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ from . import sources
 from .cache import GenomeCache
 from .errors import GenomeCacheError
 from .locations import parse_location
+from .requests import Request
 from .variants import Variant, VariantDataError
 
 log = logging.getLogger(__name__)
@@ -166,3 +168,21 @@ class VariantSource:
             raise VariantError(request_id, variant_id, f"cached record is of {variant.variant_id}")
         self._known[variant_id] = variant
         return variant
+
+
+def prefetch_variants(cache: GenomeCache, requests: Iterable[Request], api: str = DEFAULT_API) -> int:
+    """Store the records of every variant of ``requests`` in the cache; how many distinct ones.
+
+    For a step that has the cache writable (where genomes are downloaded) ahead of
+    retrieval tasks that mount it read-only: they then read the records and ask nothing.
+
+    Raises
+    ------
+    VariantError
+        The first variant that cannot be had, naming its request.
+    """
+    source = VariantSource(cache, api)
+    for request in requests:
+        for variant_id in request.variant_ids:
+            source(request.unique_entry_id, variant_id)
+    return len(source._known)

@@ -27,7 +27,7 @@ from genomecache.errors import RequestError
 from genomecache.requests import parse_request
 from genomecache.retrieval import Genome, run_request
 from genomecache.sources import RetryPolicy
-from genomecache.variant_api import VariantError, VariantSource, parse_answer, variant_url
+from genomecache.variant_api import VariantError, VariantSource, parse_answer, prefetch_variants, variant_url
 from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST, TRANSCRIPT_FAILED, VariantDataError
 from tests.support.httpserver import GenomeServer
 from tests.support.variant_api import FakeVariantApi
@@ -540,3 +540,21 @@ def test_range_mode_embeds_the_same_from_the_blocks_it_fetched(genome_path, api,
             assert {k: v.replace("\n", "") for k, v in records.items()} == expected[output_type][0]
             assert json.loads((out / "req1-seqinfo.json").read_text()) == expected[output_type][1]
     assert expected["protein"][0]["gene_mut"] == "MKPGSIHDWQP"
+
+
+def test_prefetched_records_serve_a_later_run_without_api_calls(tmp_path, api):
+    """A writable step (genome download) stores the records; retrieval then asks nothing."""
+    api.add("V:1", "chr1", 5, 5, "A", "T")
+    api.add("V:2", "chr1", 9, 9, "C", "G", shape="v9")
+    requests = [
+        parse_request(request("+", ["V:1", "V:2"])),
+        parse_request(request("+", ["V:2"], unique_entry_id="b")),
+    ]
+    cache = GenomeCache(tmp_path / "c")
+    assert prefetch_variants(cache, requests, api.base_url) == 2
+    assert api.calls() == 2
+    later = VariantSource(GenomeCache(tmp_path / "c"), api.base_url)
+    assert [later("b", v).alt for v in ("V:1", "V:2")] == ["T", "G"]
+    assert api.calls() == 2
+    with pytest.raises(VariantError, match="request b: variant V:404: unknown variant"):
+        prefetch_variants(cache, [parse_request(request("+", ["V:404"], unique_entry_id="b"))], api.base_url)
