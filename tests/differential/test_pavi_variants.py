@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST
+from tests.differential import SUMMARY
 from tests.differential.pavi_oracle import PAVI, oracle_python, pavi_copy, run_pavi
 from tests.differential.variant_cases import Case, generated_cases
 from tests.support.variant_api import FakeVariantApi
@@ -197,13 +198,15 @@ def test_pavi_and_ours_embed_variants_identically(
             continue
         mismatches.append(f"{entry}: seqinfo differs\nPAVI: {their_info}\nours: {our_info}")
     compared = len(results)
-    print(
-        f"\nPAVI variant differential: {len(cases)} cases x 2 output types = {compared} requests compared; "
+    summary = (
+        f"PAVI variant differential: {len(cases)} cases x 2 output types = {compared} requests compared; "
         f"{identical} identical (FASTA bytes and seqinfo), {len(deviations)} transcript errors with the "
         f"documented seqinfo deviation (FASTA identical), {len(mismatches)} mismatches; {kinds}; "
         f"variant API calls: PAVI {pavi_calls}, ours {api_calls - pavi_calls} ({distinct} distinct variants, "
         f"{ours_v9} answered in the current shape)"
     )
+    SUMMARY.append(summary)
+    print(summary)
     assert not mismatches, "\n\n".join(mismatches[:5])
     assert identical + len(deviations) == compared
     assert api_calls - pavi_calls == distinct, "ours asked the variant API more than once for a variant"
@@ -264,5 +267,5 @@ def test_pavi_seq_info_align_accepts_our_seqinfo(
                 "alignment_start_pos" in e for e in our_aligned[case.name + "_alt"]["embedded_variants"]
             )
             checked += 1
-    print(f"\nseq_info_align: {checked} of our seqinfo files aligned identically by PAVI's and ours")
+    SUMMARY.append(f"seq_info_align: {checked} of our seqinfo files aligned identically by PAVI's and ours")
     assert checked >= 5
