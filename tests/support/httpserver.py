@@ -183,12 +183,10 @@ class GenomeServer:
                         self.end_headers()
                         return
                     status = 206
-                with open(target, "rb") as handle:  # only the bytes asked for, not the whole genome
-                    handle.seek(start)
-                    body = handle.read(end - start + 1)
+                length = max(0, end - start + 1)
                 entry["status"] = status
                 self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(length))
                 self.send_header("Accept-Ranges", "bytes")
                 self.send_header("ETag", f'"{int(target.stat().st_mtime_ns)}-{size}"')
                 if status == 206:
@@ -196,28 +194,34 @@ class GenomeServer:
                 self.end_headers()
                 if head:
                     return
-                if fault == "corrupt" and body:
-                    body = (
-                        body[: len(body) // 2]
-                        + bytes([body[len(body) // 2] ^ 0xFF])
-                        + body[len(body) // 2 + 1 :]
-                    )
-                if fault in ("drop", "short"):
-                    body = body[: len(body) // 2]
-                entry["bytes"] = self._send(body)
+                # only the bytes asked for, read as they are sent (a HEAD or a genome's
+                # first bytes must not wait for the whole file to be read)
+                send = length // 2 if fault in ("drop", "short") else length
+                flip = start + length // 2 if fault == "corrupt" and length else -1
+                with open(target, "rb") as handle:
+                    handle.seek(start)
+                    entry["bytes"] = self._send(handle, start, send, flip)
                 if fault in ("drop", "short"):
                     self.close_connection = True
                     self.wfile.flush()
                     self.connection.shutdown(2)
 
-            def _send(self, body: bytes) -> int:
+            def _send(self, handle, offset: int, length: int, flip: int) -> int:  # type: ignore[no-untyped-def]
+                """Send ``length`` bytes of ``handle`` (at file offset ``offset``), the byte at ``flip``
+                inverted; the bytes sent before the client hung up."""
                 sent = 0
                 chunk = 64 * 1024
                 try:
-                    for i in range(0, len(body), chunk):
-                        piece = body[i : i + chunk]
+                    while sent < length:
+                        piece = handle.read(min(chunk, length - sent))
+                        if not piece:
+                            break
+                        if offset <= flip < offset + len(piece):
+                            i = flip - offset
+                            piece = piece[:i] + bytes([piece[i] ^ 0xFF]) + piece[i + 1 :]
                         self.wfile.write(piece)
                         sent += len(piece)
+                        offset += len(piece)
                         if server.throttle:
                             time.sleep(len(piece) / server.throttle)
                 except (BrokenPipeError, ConnectionResetError):
