@@ -15,20 +15,23 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.support.httpserver import GenomeServer  # noqa: E402  (the genome on loopback HTTP)
 
 
-def payload(path: Path, count: int) -> Path:
+def payload(path: Path, count: int, url: str) -> Path:
     base = json.loads((REPO / "assets/requests.json").read_text())
     items = []
     for i in range(count):
         request = dict(base[i % len(base)])
         request["unique_entry_id"] = f"R{i:04d}_{request['unique_entry_id']}"
-        request["fasta_file_url"] = str(REPO / "assets/genome/ce.fa.gz")
+        request["fasta_file_url"] = url
         items.append(request)
     path.write_text(json.dumps(items))
     return path
@@ -58,11 +61,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--empty", action="store_true", help="also time an empty Nextflow run")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, GenomeServer(REPO / "assets/genome") as server:
         work = Path(tmp)
         cache = work / "cache"
-        many = payload(work / "many.json", args.requests)
-        one = payload(work / "one.json", 1)
+        many = payload(work / "many.json", args.requests, server.url("ce.fa.gz"))
+        one = payload(work / "one.json", 1, server.url("ce.fa.gz"))
         empty = work / "empty.nf"
         empty.write_text("workflow {\n}\n")
 

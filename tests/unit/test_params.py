@@ -100,7 +100,7 @@ def test_help_lists_every_visible_param_grouped_with_defaults_and_exits_0(tmp_pa
     for name, spec in schema_params().items():
         assert (f"--{name} " in out) != bool(spec.get("hidden")), name
     assert re.search(r"--access\s+\[full\|range\].*\(default: full\)", out)
-    assert re.search(r"--retrievalBatch\s+\[integer\].*\(default: 50\)", out)
+    assert re.search(r"--retrievalBatch\s+\[integer\].*\(default: 100\)", out)
     assert_no_task_ran(tmp_path)
 
 
