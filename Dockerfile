@@ -2,9 +2,11 @@
 # Runtime image for the genome cache and the PAVI tasks that use it (AWS Batch, k8s, local Docker).
 # Everything is pinned: the base image by exact tag (Python 3.11 on Debian 12 "bookworm"; add its
 # @sha256 digest when you build where the registry is reachable), the Debian packages by version,
-# and the Python packages by requirements/runtime.txt with hashes: exactly the runtime set that
-# `make demo` installs, nothing from the test/dev set. tests/integration/test_container.py runs the
-# bin/ scripts against a venv built from exactly this set (no container engine runs here).
+# and the Python packages by requirements/container.txt with hashes: exactly the runtime set that
+# `make demo` installs (requirements/runtime.txt, same pins) plus the AWS CLI that Nextflow's awsbatch
+# executor runs inside each task's container; nothing from the test/dev set.
+# tests/integration/test_container.py runs the bin/ scripts against a venv built from exactly this
+# set (no container engine runs here).
 FROM python:3.11.14-slim-bookworm
 
 # samtools/tabix (bgzip) for FASTA indexing and regions, clustalo for the MSA,
@@ -15,8 +17,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/genomecache
-COPY requirements/runtime.txt requirements/runtime.txt
-RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.txt
+COPY requirements/container.txt requirements/container.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/container.txt
 
 # The package runs from its source tree (no build step, so no unpinned build backend).
 COPY src/ src/

@@ -47,6 +47,8 @@ lock: | $(PY)
 	  --python-platform x86_64-manylinux_2_28 runtime.in -o runtime.txt
 	cd requirements && ../$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 dev.in -o dev.txt
+	cd requirements && ../$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 container.in -o container.txt
 
 nextflow:
 	scripts/install-nextflow.sh

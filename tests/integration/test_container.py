@@ -2,9 +2,9 @@
 
 No container engine can run here (and buildah could not pull the base image: no registry is
 reachable), so this builds what the Dockerfile builds, minus Debian: a fresh venv with exactly
-`requirements/runtime.txt` (hash-checked, --no-deps) and the package from its source tree via
-PYTHONPATH, as the image does. Then every bin/ script answers --help and the demo retrieval gives
-the same bytes as the development environment.
+`requirements/container.txt` (the runtime lock plus the AWS CLI; hash-checked, --no-deps) and the
+package from its source tree via PYTHONPATH, as the image does. Then every bin/ script answers
+--help and the demo retrieval gives the same bytes as the development environment.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 RUNTIME = ROOT / "requirements" / "runtime.txt"
+CONTAINER = ROOT / "requirements" / "container.txt"
 DEV_ONLY = {
     "pytest",
     "pytest-workflow",
@@ -38,14 +39,14 @@ def locked(path: Path) -> dict[str, str]:
     return dict(re.findall(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", path.read_text(), re.M))
 
 
-def test_the_dockerfile_pins_base_image_and_packages_and_installs_exactly_the_runtime_lock() -> None:
+def test_the_dockerfile_pins_base_image_and_packages_and_installs_exactly_the_container_lock() -> None:
     base = re.search(r"^FROM (\S+)", DOCKERFILE, re.M)
     assert base and re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base.group(1))
     apt = re.search(r"apt-get install[^\n]*\\\n\s+([^\n]+)\\", DOCKERFILE)
     assert apt
     packages = apt.group(1).split()
     assert packages and all(re.fullmatch(r"[a-z0-9.+-]+=[\w.:+~-]+", p) for p in packages), packages
-    assert "pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.txt" in DOCKERFILE
+    assert "pip install --no-cache-dir --require-hashes --no-deps -r requirements/container.txt" in DOCKERFILE
     assert DOCKERFILE.count("pip install") == 1  # nothing beside the lock
 
 
@@ -55,10 +56,16 @@ def test_the_runtime_lock_is_pinned_with_hashes_and_holds_no_test_tool() -> None
     assert pins and not (set(pins) & DEV_ONLY)
     blocks = re.split(r"\n(?=[A-Za-z])", text[text.index("\n" + next(iter(pins))) + 1 :])
     assert all("--hash=sha256:" in block for block in blocks if "==" in block)
-    dev = locked(ROOT / "requirements" / "dev.txt")
-    assert all(dev.get(name) == version for name, version in pins.items()), (
-        "dev lock pins runtime differently"
-    )
+    for other in ("dev.txt", "container.txt"):
+        pinned = locked(ROOT / "requirements" / other)
+        assert all(pinned.get(name) == version for name, version in pins.items()), other
+
+
+def test_the_container_set_is_the_runtime_set_plus_the_aws_cli() -> None:
+    extra = set(locked(CONTAINER)) - set(locked(RUNTIME))
+    assert "awscli" in extra
+    assert not (extra & DEV_ONLY)
+    assert "awscli" not in locked(RUNTIME)  # `make demo` does not install it
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +74,7 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     done = subprocess.run(
-        [*pip, "--require-hashes", "--no-deps", "-r", str(RUNTIME)],
+        [*pip, "--require-hashes", "--no-deps", "-r", str(CONTAINER)],
         capture_output=True,
         text=True,
         check=False,
