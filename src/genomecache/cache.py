@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import shutil
+import stat as statmod
 import struct
 import threading
 import time
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 ENTRY_FILE = "entry.json"
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 DIR_MODE, FILE_MODE, STAGING_MODE = 0o755, 0o644, 0o700
+# a cache shared by a group (its root setgid or group-writable): see GenomeCache.shared
+SHARED_DIR_MODE, SHARED_STAGING_MODE, SHARED_LOCK_MODE = 0o2775, 0o2770, 0o664
 # published entries are read-only for everyone, so no task or library (pyfaidx rewrites a
 # .fai it thinks stale) can change one in place; discard() makes them writable before removal
 PUBLISHED_FILE_MODE, PUBLISHED_DIR_MODE = 0o444, 0o555
@@ -189,6 +192,67 @@ def _rmtree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _free(path: Path) -> str:
+    from .sizes import human
+
+    try:
+        return human(shutil.disk_usage(path).free)
+    except OSError:
+        return "unknown"
+
+
+class SpaceCheck:
+    """A download consumer in front of another: fails early when the cache's file system
+    cannot hold the download (and, for plain gzip or uncompressed FASTA, its BGZF copy).
+
+    The source's size is known when the download begins; its format with the first bytes.
+    """
+
+    MARGIN = 16 << 20  # indexes, entry.json and file system overhead
+
+    def __init__(self, inner: sources.Consumer, location: Location, dest: Path) -> None:
+        self.inner, self.location, self.dest = inner, location, dest
+        self.size: int | None = None
+        self.sniffed = False
+
+    def _need(self, nbytes: int, what: str) -> None:
+        from .sizes import human
+
+        try:
+            free = shutil.disk_usage(self.dest.parent).free
+        except OSError:
+            return
+        if nbytes + self.MARGIN > free:
+            raise GenomeCacheError(
+                f"{self.location.display}: not enough free space in {self.dest.parent.parent.parent} "
+                f"for {what}: needs {human(nbytes + self.MARGIN)}, {human(free)} free; "
+                "prune the cache or give it more room"
+            )
+
+    def begin(self, info: sources.RemoteInfo) -> None:
+        self.size = info.size
+        have = self.dest.stat().st_size if self.dest.exists() else 0
+        if info.size is not None:
+            self._need(max(0, info.size - have), f"the download ({info.size} bytes)")
+        self.inner.begin(info)
+
+    def feed(self, data: bytes) -> None:
+        if not self.sniffed and data:
+            self.sniffed = True
+            bgzf_head = data[:4] == b"\x1f\x8b\x08\x04" and data[12:14] == b"BC"
+            if self.size is not None and not bgzf_head:  # recompressed to BGZF beside the download
+                need = self.size * 11 // 10 if data[:2] == b"\x1f\x8b" else self.size // 2
+                self._need(need, "its BGZF copy")
+        self.inner.feed(data)
+
+    def reset(self) -> None:
+        self.sniffed = False
+        self.inner.reset()
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
 def record_digest(record: dict) -> str:
     """sha256 of an entry record without its own digest (any change to ``entry.json`` shows)."""
     body = {k: v for k, v in record.items() if k != "record_sha256"}
@@ -238,11 +302,46 @@ class GenomeCache:
             raise IntegrityError(f"cache entry {entry} is a symlink; refusing to use it")
         return self._inside(path)
 
+    @property
+    def shared(self) -> bool:
+        """A cache shared by a group: its root is setgid or group-writable (README: sharing).
+
+        Then its folders are made setgid and group-writable, and lock files and partial
+        downloads group-writable, whatever the umask; otherwise the umask is respected.
+        """
+        try:
+            return bool(self.root.stat().st_mode & (statmod.S_ISGID | statmod.S_IWGRP))
+        except OSError:
+            return False
+
+    def _staging_mode(self) -> int:
+        return SHARED_STAGING_MODE if self.shared else STAGING_MODE
+
     def _mkdirs(self) -> None:
         # mkdir(parents=True) ignores ``mode`` for the parents it creates: create the root itself
+        shared = self.shared
         for path in (self.root, self.genomes, self.locks):
+            existed = path.is_dir()
             path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
             self._inside(path)
+            if shared and not existed and path != self.root:
+                with contextlib.suppress(OSError):
+                    os.chmod(path, SHARED_DIR_MODE)
+
+    def _claim_staging(self, entry: str) -> None:
+        """In a shared cache, drop another member's partial files this user cannot append to.
+
+        Called under the entry's exclusive lock, so no one is writing them.
+        """
+        staging = self.genomes / f".partial-{entry}"
+        if not self.shared or not staging.is_dir() or staging.is_symlink():
+            return
+        if staging.stat().st_uid != os.geteuid():  # its files are not ours to append to: restart
+            os.rename(staging, self.genomes / f".quarantine-{entry}-{uuid.uuid4().hex[:8]}")
+            return
+        for file in staging.iterdir():
+            if file.is_file() and not os.access(file, os.W_OK):
+                file.unlink()
 
     # --- locks ---------------------------------------------------------------------------
 
@@ -269,6 +368,9 @@ class GenomeCache:
                 raise GenomeCacheError(f"cannot lock cache entry {entry}: {exc.strerror}") from None
             yield True
             return
+        if exclusive and self.shared:  # every member of the group must be able to lock it
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, SHARED_LOCK_MODE)
         # POSIX locks (the fallback to OFD locks) belong to the process: threads need this too
         thread_lock = (
             _THREAD_LOCKS.setdefault(f"{self.root}/{entry}", threading.Lock()) if exclusive else None
@@ -425,7 +527,18 @@ class GenomeCache:
             hit, _ = self._hit(location, discard_bad=True)
             if hit:
                 return hit
-            resolved = self._download(location, known_hash)
+            try:
+                self._claim_staging(entry)
+                resolved = self._download(location, known_hash)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                # a partial that filled the disk would wedge every later fetch: never keep it
+                _rmtree(self.genomes / f".partial-{entry}")
+                raise GenomeCacheError(
+                    f"{location.display}: no space left on device in cache {self.root} while "
+                    f"downloading it; the partial download was removed (free: {_free(self.genomes)})"
+                ) from None
         with contextlib.suppress(OSError, GenomeCacheError):
             self.sweep(partials=False)  # quarantined entries no reader holds any more
         return resolved
@@ -521,9 +634,9 @@ class GenomeCache:
         staging = self.genomes / f".partial-{entry}"
         if staging.is_symlink() or (os.path.lexists(staging) and not staging.is_dir()):
             staging.unlink()
-        staging.mkdir(mode=STAGING_MODE, exist_ok=True)
+        staging.mkdir(mode=self._staging_mode(), exist_ok=True)  # INTEGRITY: group-shared caches
         self._inside(staging)
-        os.chmod(staging, STAGING_MODE)  # a download in progress is private until it is published
+        os.chmod(staging, self._staging_mode())  # a download in progress is private until it is published
         for leftover in staging.iterdir():  # resume or reuse only our own regular files
             if leftover.is_dir() and not leftover.is_symlink():
                 shutil.rmtree(leftover)
@@ -555,7 +668,9 @@ class GenomeCache:
             on_begin=indexes_alongside,
         )
         try:
-            got = sources.download(location, raw, self.policy, self.progress, consumer=ingest)
+            got = sources.download(  # INTEGRITY: free space checked once the size is known
+                location, raw, self.policy, self.progress, consumer=SpaceCheck(ingest, location, raw)
+            )
             record = self._verify_and_index(
                 location, staging, got, known_hash, ingest, source_indexes[0] if source_indexes else None
             )

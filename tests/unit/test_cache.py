@@ -174,8 +174,12 @@ def test_full_disk_fails_with_one_line_error_and_publishes_nothing(tiny_fs, serv
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
     assert len(errors) == 1, result.stderr
-    assert "No space left on device" in errors[0]
+    # known before the body is fetched: the URL and both sizes, and nothing left behind
+    assert errors[0].startswith(f"ERROR {server.url(GENOME)}: not enough free space")
+    assert "needs " in errors[0] and "KiB free" in errors[0]
     assert "Traceback" not in result.stderr
+    assert settle(server).gets(GENOME) == []
+    assert not list((root / "genomes").glob(".partial-*"))
     assert result.stdout == ""
     assert published(root) == []
 
