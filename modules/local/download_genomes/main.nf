@@ -1,8 +1,9 @@
 process DOWNLOAD_GENOMES {
-    // The URL is a value, not a remote `path` input: Nextflow 24.10 stages remote
+    // The URL is a value, not a remote `path` input, because Nextflow 24.10 stages remote
     // path inputs even when storeDir then skips the task (nextflow-io/nextflow#5468).
+    // Label: nf-core's standard process_long (conf/base.config: 1 CPU, 1 GB, 4 h).
     tag "${meta.display_url}"
-    label 'process_long'   // nf-core's standard label; conf/base.config: 1 CPU, 1 GB, 4 h
+    label 'process_long'
 
     conda "${moduleDir}/environment.yml"
     container 'agr_pavi/genome-cache:0.2.0'   // the Dockerfile's image (bin/ scripts, samtools, clustalo)
