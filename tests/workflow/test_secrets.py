@@ -159,6 +159,13 @@ def test_no_secret_in_any_file_or_output(tmp_path: Path) -> None:
     assert (tmp_path / "results-success/sequences/CE_TX1-protein.fa").exists()
     assert (tmp_path / "results-range/sequences/CE_TX1-protein.fa").exists()
 
+    control = tmp_path / "control"  # the scan itself finds a planted secret and a careless carrier
+    control.mkdir()
+    (control / ".command.sh").write_text(f"fetch '{secret_url(1)}'\n")
+    (control / "x.url").write_text(secret_url(1))
+    (control / "x.url").chmod(0o644)
+    assert len(scan([control])[1]) == 2
+
     roots = [runs, *(p for p in tmp_path.iterdir() if p.name.startswith(("cache", "results")))]
     searched, leaks, carriers = scan(roots)
     console_hits = [(name, s) for name, (_, out) in codes.items() for s in SECRETS if s in out]
