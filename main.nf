@@ -8,7 +8,7 @@ nextflow.preview.topic = true   // tool versions (topic `versions`); stable from
 
 include { GENOME_CACHED_RETRIEVAL } from './subworkflows/local/genome_cached_retrieval'
 include { PROTEIN_MSA as MSA      } from './workflows/protein_msa'
-include { PIPELINE_INITIALISATION; checkParameters; softwareVersionsYaml } from './subworkflows/local/utils_pipeline'
+include { UTILS_PIPELINE; checkParameters; softwareVersionsYaml } from './subworkflows/local/utils_pipeline'
 
 // The payload as text and the folder its relative genome paths are relative to.
 def readPayload() {
@@ -66,7 +66,7 @@ def validateParams() {
 }
 
 workflow {
-    PIPELINE_INITIALISATION(
+    UTILS_PIPELINE(
         params, schemaPath(), workflow.manifest.name, workflow.manifest.version, exampleCommand()
     )
     checkCacheDir()

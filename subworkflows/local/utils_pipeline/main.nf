@@ -9,7 +9,7 @@
 // Everything here is plain functions over the parsed schema (JsonSlurper), valid strict syntax.
 //
 
-workflow PIPELINE_INITIALISATION {
+workflow UTILS_PIPELINE {
     take:
     parameters   // map:    the run's params
     schema_path  // string: path of nextflow_schema.json
