@@ -856,7 +856,7 @@ class GenomeCache:
         entry; if the entry is then found damaged it is quarantined, so the next run
         fetches it again.
         """
-        fasta = Path(fasta).absolute()
+        fasta = self.entry_path(fasta) or Path(fasta).absolute()
         entry = fasta.parent.name
         if fasta.parent.parent != self.genomes:
             # a mirror or user file: not ours to prune or heal, but never a traceback
@@ -885,6 +885,19 @@ class GenomeCache:
             except Exception as exc:
                 log.debug("reading %s failed", fasta, exc_info=True)
                 raise IntegrityError(self._read_failed(entry, fasta, exc)) from None
+
+    def entry_path(self, path: str | os.PathLike[str]) -> Path | None:
+        """``genomes/<entry>/<file>`` of this cache when ``path`` names a file of an entry,
+        also through another spelling of the cache root (a symlink, a relative path)."""
+        path = Path(path).absolute()
+        if path.parent.parent == self.genomes:
+            return path
+        try:
+            if path.parent.parent.resolve() == self.genomes.resolve():
+                return self.genomes / path.parent.name / path.name
+        except OSError:
+            pass
+        return None
 
     def _read_failed(self, entry: str, fasta: Path, exc: BaseException) -> str:
         """Tell damage (quarantined) from any other failure while reading an entry."""
@@ -1127,8 +1140,9 @@ def resolve_for_reading(url: str, cache: GenomeCache) -> str:
     location = parse_location(url)
     if location.scheme == "file":
         path = Path(location.local_path)
-        if path.absolute().parent.parent == cache.genomes:
-            return _resolve_entry_file(path.absolute(), cache)
+        inside = cache.entry_path(path)
+        if inside is not None:
+            return _resolve_entry_file(inside, cache)
         if not missing_files(path):
             return str(path)
     return _ensure_for_reading(url, cache)

@@ -477,3 +477,29 @@ def test_malformed_regions_are_one_line_request_errors(value):
         assert exc.request_id == "R" and exc.field.startswith("exon_seq_regions") and "\n" not in str(exc)
     else:  # only a well-formed 'start..end' text parses
         assert isinstance(value, str) and 1 <= region.start <= region.end
+
+
+def test_entries_published_before_index_digests_are_checked_against_their_data(cache, server, genome_dir):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    record = json.loads((fasta.parent / "entry.json").read_text())
+    old = {k: v for k, v in record.items() if k not in ("format", "index_files", "record_sha256", "mtime_ns")}
+    writable(fasta.parent / "entry.json").write_text(json.dumps(old))
+    assert read(cache, f"file://{fasta}", REGIONS[1]) == expected(genome_dir, REGIONS[1])
+    assert len(settle(server).gets(GENOME)) == 1  # a sound old entry is still a hit
+
+    os.truncate(writable(Path(f"{fasta}.fai")), Path(f"{fasta}.fai").stat().st_size - 2)
+    assert [read(cache, f"file://{fasta}", r) for r in REGIONS] == [expected(genome_dir, r) for r in REGIONS]
+    assert len(settle(server).gets(GENOME)) == 2
+
+
+def test_a_cached_file_named_through_another_spelling_of_the_root_is_still_checked(cache, server, tmp_path):
+    got = cache.ensure(server.url(GENOME))
+    link = tmp_path / "link-to-cache"
+    link.symlink_to(cache.root)
+    via_link = GenomeCache(link, policy=cache.policy, progress=False)
+    writable(Path(f"{got.fasta}.gzi")).write_bytes(b"\0" * 8)  # damaged: must be noticed, not read
+    path = resolve_for_reading(f"file://{got.fasta}", via_link)
+    with via_link.reading(path) as local, Genome.open(local) as genome:
+        assert genome.region("CHROMOSOME_I", Region(1, 10))
+    assert len(settle(server).gets(GENOME)) == 2
