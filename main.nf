@@ -86,6 +86,19 @@ workflow {
             softwareVersionsYaml(items, workflow.manifest.name, workflow.manifest.version, nextflow.version.toString())
         }
         .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info")
+
+    // inside the entry workflow: the strict syntax allows no top-level statements
+    def outdir = file(params.outdir).toAbsolutePath().toString()
+    workflow.onComplete {
+        completionMessage(outdir, cache_dir)
+    }
+}
+
+def completionMessage(String outdir, String cacheDir) {
+    if (workflow.success) {
+        log.info "Sequences and cache report: ${outdir}"
+        log.info "Genome cache: ${cacheDir}"
+    }
 }
 
 // PAVI's protein-msa.nf: the proteins, their alignment and aligned_seq_info.json.
@@ -97,11 +110,4 @@ workflow PROTEIN_MSA {
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
     MSA(channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir, params.retrievalBatch)
-}
-
-workflow.onComplete {
-    if (workflow.success) {
-        log.info "Sequences and cache report: ${file(params.outdir).toAbsolutePath()}"
-        log.info "Genome cache: ${file(params.cacheDir).toAbsolutePath()}"
-    }
 }
