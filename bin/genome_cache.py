@@ -131,6 +131,8 @@ def cmd_status(cache: GenomeCache, args: argparse.Namespace) -> int:
         print(f"mirror: {status['mirror'] or 'none'}")
         for name in status["partial_downloads"]:
             print(f"partial download (resumed on next fetch): {name}")
+        for name in status.get("quarantined", []):
+            print(f"quarantined (deleted by prune once no task reads it): {name}")
         for problem in status["problems"]:
             print(f"problem: {problem}")
     return 1 if status["problems"] else 0

@@ -1047,6 +1047,10 @@ class GenomeCache:
             "bytes": sum(r.get("disk_bytes", 0) for r in entries),
             "problems": [r["problem"] for r in entries if "problem" in r],
             "partial_downloads": partial,
+            # damaged or removed entries waiting for their last reader; prune deletes them
+            "quarantined": sorted(p.name for p in self.genomes.glob(".quarantine-*"))
+            if self.genomes.is_dir()
+            else [],
         }
 
     # --- small cached records (variant API answers); section owned by the variants code ----

@@ -146,6 +146,7 @@ def test_quarantined_entry_is_not_deleted_while_another_reader_holds_it(cache, s
                 pass
         aside = [p for p in cache.genomes.iterdir() if p.name.startswith(".quarantine-")]
         assert len(aside) == 1
+        assert cache.status()["quarantined"] == [aside[0].name]
         assert cache.sweep() == []  # the first reader still holds it
         assert aside[0].exists()
     finally:
