@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from . import bgzf, fastaformat, sources
 from .errors import GenomeCacheError, IntegrityError, SourceError
@@ -47,6 +48,7 @@ from .locations import Location, parse_location
 from .retrieval import is_bgzf, missing_files
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ENTRY_FILE = "entry.json"
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 DIR_MODE, FILE_MODE, STAGING_MODE = 0o755, 0o644, 0o700
@@ -251,6 +253,24 @@ class SpaceCheck:
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self.inner, name)
+
+
+class Quarantined(IntegrityError):
+    """A reader found its entry damaged and moved it aside: opening it again fetches it again."""
+
+
+def healing(call: Callable[[], T], attempts: int = 2) -> T:
+    """Run ``call`` (open a genome through the cache and read it) once more when the entry
+    turned out damaged while being read and was moved aside: the second call fetches it
+    again, so bit rot in a block is healed within the same task."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Quarantined:
+            if attempt == attempts:
+                raise
+            log.warning("reading again after fetching the damaged entry again")
+    raise AssertionError("unreachable")
 
 
 def record_digest(record: dict) -> str:
@@ -592,7 +612,7 @@ class GenomeCache:
         receipts = self.receipts / entry
         shutil.rmtree(receipts if kind == "genome" else receipts / "range", ignore_errors=True)
 
-    def quarantine(self, entry: str, problem: str) -> str:
+    def quarantine(self, entry: str, problem: str) -> IntegrityError:
         """Move a damaged entry aside (a reader found it); the message says what happens next.
 
         Never waits: readers holding the shared lock keep their open files; the entry is
@@ -602,9 +622,9 @@ class GenomeCache:
         try:
             self.discard(entry, held=False)
         except OSError:
-            return self.repair_hint(entry, problem)
+            return IntegrityError(self.repair_hint(entry, problem))
         log.warning("%s; moved aside, it will be fetched again", problem)
-        return f"{problem}; moved aside, rerun to fetch it again"
+        return Quarantined(f"{problem}; moved aside, rerun to fetch it again")
 
     def sweep(self, partials: bool = True) -> list[str]:
         """Delete quarantined entries (and stale partial downloads) that no process holds."""
@@ -872,7 +892,7 @@ class GenomeCache:
             try:
                 record = self.read_entry(entry)
             except IntegrityError as exc:
-                raise IntegrityError(self.quarantine(entry, str(exc))) from None
+                raise self.quarantine(entry, str(exc)) from None
             if record is None or record["fasta"] != fasta.name:
                 raise IntegrityError(
                     f"cache entry {entry} is not published (pruned?); rerun to fetch it again"
@@ -884,7 +904,7 @@ class GenomeCache:
                 raise
             except Exception as exc:
                 log.debug("reading %s failed", fasta, exc_info=True)
-                raise IntegrityError(self._read_failed(entry, fasta, exc)) from None
+                raise self._read_failed(entry, fasta, exc) from None
 
     def entry_path(self, path: str | os.PathLike[str]) -> Path | None:
         """``genomes/<entry>/<file>`` of this cache when ``path`` names a file of an entry,
@@ -899,7 +919,7 @@ class GenomeCache:
             pass
         return None
 
-    def _read_failed(self, entry: str, fasta: Path, exc: BaseException) -> str:
+    def _read_failed(self, entry: str, fasta: Path, exc: BaseException) -> IntegrityError:
         """Tell damage (quarantined) from any other failure while reading an entry."""
         problem = f"cache entry {entry}: reading {fasta.name} failed ({_one_line(exc)})"
         try:
@@ -908,8 +928,8 @@ class GenomeCache:
         except IntegrityError as damage:
             return self.quarantine(entry, f"cache entry {entry}: damaged ({damage})")
         except OSError as err:
-            return f"{problem}; {err.strerror or err}"
-        return problem
+            return IntegrityError(f"{problem}; {err.strerror or err}")
+        return IntegrityError(problem)
 
     # --- management ------------------------------------------------------------------------
 

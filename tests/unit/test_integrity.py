@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genomecache.cache import GenomeCache, resolve_for_reading
+from genomecache.cache import GenomeCache, healing, resolve_for_reading
 from genomecache.errors import GenomeCacheError, IntegrityError, RequestError
 from genomecache.requests import Region, parse_region, parse_request
 from genomecache.retrieval import Genome
@@ -503,4 +503,17 @@ def test_a_cached_file_named_through_another_spelling_of_the_root_is_still_check
     path = resolve_for_reading(f"file://{got.fasta}", via_link)
     with via_link.reading(path) as local, Genome.open(local) as genome:
         assert genome.region("CHROMOSOME_I", Region(1, 10))
+    assert len(settle(server).gets(GENOME)) == 2
+
+
+def test_healing_reads_again_after_bit_rot_is_found_mid_read(cache, server, genome_dir):
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    before = fasta.stat()
+    flip(fasta, 1000)
+    os.utime(fasta, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    bases = healing(lambda: read(cache, f"file://{fasta}", "CHROMOSOME_I:1-120"))
+
+    assert bases == expected(genome_dir, "CHROMOSOME_I:1-120")
     assert len(settle(server).gets(GENOME)) == 2
