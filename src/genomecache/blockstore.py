@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 SHARD_BITS = 26  # blocks/<offset >> 26>/: a few hundred to a thousand block files per directory
 MAX_REQUEST = 16 << 20  # a run of missing blocks is split into requests of at most this many bytes
-PARALLEL = 4  # requests in flight per genome
+PARALLEL = 8  # requests in flight per genome
 MEMORY_BLOCKS = 256  # uncompressed blocks kept in memory per open genome (all on a read-only cache)
 PAGE = 256  # .gzi records per page: 4 KiB
 DIR_MODE, FILE_MODE = 0o755, 0o644

@@ -43,7 +43,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import bgzf, fastaformat, transport
-from .blockstore import PAGE, BlockStore, FaiRecord, GziIndex, RangedFasta, Remote, RemoteChanged, page_name
+from .blockstore import (
+    PAGE,
+    PARALLEL,
+    BlockStore,
+    FaiRecord,
+    GziIndex,
+    RangedFasta,
+    Remote,
+    RemoteChanged,
+    page_name,
+)
 from .blockstore import parse_fai as _parse_fai
 from .cache import (
     DIR_MODE,
@@ -63,7 +73,7 @@ __all__ = ["RemoteChanged", "check_bgzf", "open_genome", "parse_location", "prep
 log = logging.getLogger(__name__)
 
 BGZF_EOF = bgzf.EOF
-WHOLE_GZI = 64 << 10  # a .gzi up to this size is fetched whole; a larger one page by page
+WHOLE_GZI = 8 + 16 * PAGE * 16  # a .gzi up to this size (16 pages) is fetched whole, a larger one by page
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # as locations.safe_basename makes them
 STALE = "stale"  # marks an entry whose remote file changed; the next prepare replaces it
 
@@ -206,7 +216,7 @@ def _read_pages(source: transport.Source, etag: str | None, count: int, pages: l
     found: dict[int, bytes] = {}
     if len(runs) == 1:
         return fetch(runs[0])
-    with ThreadPoolExecutor(min(4, len(runs)), thread_name_prefix="gzi") as pool:
+    with ThreadPoolExecutor(min(PARALLEL, len(runs)), thread_name_prefix="gzi") as pool:
         for part in pool.map(fetch, runs):
             found.update(part)
     return found
@@ -218,46 +228,68 @@ def _records(data: bytes) -> list[tuple[int, int]]:
 
 
 def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
-    """Fetch the indexes, probe ranges and publish ``ranges/<entry>``; :class:`_NoRange` to fall back."""
+    """Fetch the indexes, probe ranges and publish ``ranges/<entry>``; :class:`_NoRange` to fall back.
+
+    Three requests at once: the ``.fai``; the ``.gzi``'s first ``WHOLE_GZI`` bytes (all of it
+    when small, else its header and first pages); the genome's size and ETag (HEAD). Then one
+    exact ranged GET of the genome's 28-byte end-of-file block proves range support and a
+    complete BGZF file (and, for a large ``.gzi``, one of its last page, for the check that the
+    ``.fai`` fits it).
+    """
     if location.scheme not in ("http", "https", "s3"):
         raise _NoRange(f"range access does not support {location.scheme}://")
-    policy = cache.policy
-    fai_bytes = transport.fetch_small(location.sibling(".fai"), policy)
+    policy, display = cache.policy, location.display
+    gzi_source = transport.open_source(location.sibling(".gzi"), policy)
+    source = transport.open_source(location, policy)
+    first = max(8, WHOLE_GZI)
+    with ThreadPoolExecutor(3, thread_name_prefix="prepare") as pool:
+        fai_future = pool.submit(transport.fetch_small, location.sibling(".fai"), policy)
+        gzi_future = pool.submit(transport.retrying, policy, display, lambda: gzi_source.read_upto(0, first))
+        stat_future = pool.submit(source.stat)
+        fai_bytes = fai_future.result()
+        try:
+            head, gzi_size, gzi_etag = gzi_future.result()
+        except transport.NotFound:
+            raise _NoRange("the source has no .gzi beside it") from None
+        except transport.RangesIgnored:
+            raise _NoRange("the server does not honour Range requests") from None
+        info = stat_future.result()
     if not fai_bytes:
         raise _NoRange("the source has no .fai beside it")
-    gzi_source = transport.open_source(location.sibling(".gzi"), policy)
+    size = info.size
+    if size is None or size <= len(BGZF_EOF):
+        raise _NoRange("the source does not say its size")
     try:
-        gzi_info = gzi_source.stat()
-    except transport.NotFound:
-        raise _NoRange("the source has no .gzi beside it") from None
-    fetched = len(fai_bytes)
+        eof = transport.retrying(policy, display, lambda: source.read(size - len(BGZF_EOF), size, None))
+    except transport.RangesIgnored:
+        raise _NoRange("the server does not honour Range requests") from None
+    if eof != BGZF_EOF:
+        raise _NoRange("it is not a complete BGZF file (no end-of-file block)")
+    fetched = len(fai_bytes) + len(head) + len(eof)
     pages: dict[int, bytes] = {}
     gzi_bytes = None
     try:
         fai = _parse_fai(fai_bytes)
-        if gzi_info.size is None or gzi_info.size <= WHOLE_GZI:
-            gzi_bytes = transport.fetch_small(location.sibling(".gzi"), policy) or b""
-            fetched += len(gzi_bytes)
+        if gzi_size is None or len(head) < 8 or (gzi_size - 8) % 16:
+            raise ValueError(".gzi size is not a whole number of records")
+        count = (gzi_size - 8) // 16
+        if struct.unpack_from("<Q", head)[0] != count:
+            raise ValueError(".gzi size does not match its record count")
+        if len(head) == gzi_size:  # the whole .gzi
+            gzi_bytes = head
             points = bgzf.parse_gzi(gzi_bytes)
-            count = len(points)
         else:
-            count = (gzi_info.size - 8) // 16
-            header = transport.retrying(
-                policy, location.display, lambda: gzi_source.read(0, 8, gzi_info.etag)
-            )
-            if gzi_info.size != 8 + 16 * count or struct.unpack("<Q", header)[0] != count:
-                raise ValueError(".gzi size does not match its record count")
+            for page in range((len(head) - 8) // (16 * PAGE)):  # whole pages of the first read
+                pages[page] = head[8 + 16 * PAGE * page : 8 + 16 * PAGE * (page + 1)]
             last = (count - 1) // PAGE
-            pages = _read_pages(gzi_source, gzi_info.etag, count, [last])
-            fetched += 8 + sum(len(p) for p in pages.values())
+            if last not in pages:
+                pages.update(_read_pages(gzi_source, gzi_etag, count, [last]))
+                fetched += len(pages[last])
             points = _records(pages[last])
     except (ValueError, UnicodeDecodeError, IntegrityError) as exc:
         raise _NoRange(f"its index is unusable ({exc})") from None
-    info = transport.open_source(location, policy).stat()
-    if info.size is None or info.size <= len(BGZF_EOF):
-        raise _NoRange("the source does not say its size")
     if points and (
-        points[-1][0] > info.size - len(BGZF_EOF)
+        points[-1][0] > size - len(BGZF_EOF)
         or any(b[0] <= a[0] or b[1] < a[1] for a, b in zip(points, points[1:], strict=False))
     ):
         raise _NoRange("its .gzi does not fit the file")
@@ -268,15 +300,8 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
     )
     if not last_u - (1 << 16) < last_end <= last_u + (1 << 16):
         raise _NoRange("its .fai does not fit its .gzi")
-    eof_start = info.size - len(BGZF_EOF)
-    source = transport.open_source(location, policy)
-    try:
-        eof = transport.retrying(policy, location.display, lambda: source.read(eof_start, info.size, None))
-    except transport.RangesIgnored:
-        raise _NoRange("the server does not honour Range requests") from None
-    if eof != BGZF_EOF:
-        raise _NoRange("it is not a complete BGZF file (no end-of-file block)")
-    fetched += len(eof)
+    eof_start = size - len(BGZF_EOF)
+    gzi_info = transport.RemoteInfo(gzi_size, gzi_etag)
 
     root = cache.ranges
     root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

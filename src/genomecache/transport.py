@@ -408,6 +408,32 @@ class HttpSource:
             raise RangesIgnored(f"{self.display}: the server ignores Range requests")
         return _exact(b"".join(_chunks(response)), end - start)
 
+    def read_upto(
+        self, start: int, end: int, etag: str | None = None
+    ) -> tuple[bytes, int | None, str | None]:
+        """Bytes ``[start, end)``, fewer when the file ends first (one bounded ranged GET), the
+        file's size and its ETag; :class:`RangesIgnored` when the server sends the whole file."""
+        return self._ranged(f"bytes={start}-{end - 1}", etag)
+
+    def read_tail(self, length: int) -> tuple[bytes, int | None, str | None]:
+        """The file's last ``length`` bytes (``bytes=-length``), its size and ETag."""
+        return self._ranged(f"bytes=-{length}", None)
+
+    def _ranged(self, spec: str, etag: str | None) -> tuple[bytes, int | None, str | None]:
+        headers = {"Accept-Encoding": "identity", "Range": spec}
+        if etag and not etag.startswith("W/"):
+            headers["If-Match"] = etag
+        response = self._request("GET", headers)
+        if response.status != 206:
+            response.close()
+            raise RangesIgnored(f"{self.display}: the server ignores Range requests")
+        total = (response.headers.get("Content-Range") or "").rpartition("/")[2]
+        length = response.headers.get("Content-Length")
+        data = b"".join(_chunks(response))
+        if length and length.isdigit() and len(data) != int(length):
+            raise Transient(f"short body: {len(data)} of {length} bytes")
+        return data, int(total) if total.isdigit() else None, response.headers.get("ETag")
+
 
 class _HeadRefused(Exception):
     """The server does not answer HEAD for this URL (presigned GET URLs: 403; some servers: 405)."""
@@ -527,6 +553,26 @@ class S3Source:
             kwargs["IfMatch"] = etag
         body = self._call("get_object", **kwargs)["Body"]
         return _exact(b"".join(_chunks(body)), end - start)
+
+    def read_upto(
+        self, start: int, end: int, etag: str | None = None
+    ) -> tuple[bytes, int | None, str | None]:
+        """As :meth:`HttpSource.read_upto`: a ranged GetObject."""
+        return self._ranged(f"bytes={start}-{end - 1}", etag)
+
+    def read_tail(self, length: int) -> tuple[bytes, int | None, str | None]:
+        return self._ranged(f"bytes=-{length}", None)
+
+    def _ranged(self, spec: str, etag: str | None) -> tuple[bytes, int | None, str | None]:
+        kwargs = {"Range": spec}
+        if etag:
+            kwargs["IfMatch"] = etag
+        answer = self._call("get_object", **kwargs)
+        data = b"".join(_chunks(answer["Body"]))
+        if len(data) != answer.get("ContentLength", len(data)):
+            raise Transient(f"short body: {len(data)} of {answer['ContentLength']} bytes")
+        total = (answer.get("ContentRange") or "").rpartition("/")[2]
+        return data, int(total) if total.isdigit() else None, answer.get("ETag")
 
 
 # --- local files -----------------------------------------------------------------------------
