@@ -517,3 +517,59 @@ def test_healing_reads_again_after_bit_rot_is_found_mid_read(cache, server, geno
 
     assert bases == expected(genome_dir, "CHROMOSOME_I:1-120")
     assert len(settle(server).gets(GENOME)) == 2
+
+
+SEQ_RETRIEVAL = Path(__file__).resolve().parents[2] / "bin" / "seq_retrieval.py"
+
+
+@pytest.mark.parametrize("damage", ["fai two bytes short", "gzi byte flipped", "bit rot"])
+def test_seq_retrieval_gives_correct_bases_or_one_line_never_a_traceback(
+    cache, server, genome_dir, tmp_path, damage
+):
+    """The pipeline's retrieval script on a damaged entry handed over as file:// (issue 8 items 1, 4, 5)."""
+    got = cache.ensure(server.url(GENOME))
+    fasta = Path(got.fasta)
+    if damage == "bit rot":
+        before = fasta.stat()
+        flip(fasta, 1000)
+        os.utime(fasta, ns=(before.st_atime_ns, before.st_mtime_ns))
+    else:
+        DAMAGES[damage](fasta)
+    out = tmp_path / "out.fa"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SEQ_RETRIEVAL),
+            "--output_type",
+            "transcript",
+            "--unique_entry_id",
+            "R1",
+            "--base_seq_name",
+            "r1",
+            "--seq_id",
+            "CHROMOSOME_I",
+            "--seq_strand",
+            "+",
+            "--exon_seq_regions",
+            '[{"start": 1, "end": 120}]',
+            "--fasta_file_url",
+            f"file://{fasta}",
+            "--cache_dir",
+            str(cache.root),
+            "--sequence_output_file",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    if result.returncode == 0:
+        assert out.read_text().splitlines()[1].encode() == expected(genome_dir, "CHROMOSOME_I:1-120")
+    else:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+        assert len(errors) == 1 and got.entry in errors[0], result.stderr
+        assert not out.exists() or out.read_text() == ""
+    if damage != "bit rot":  # found on open: healed in that same call
+        assert result.returncode == 0, result.stderr
