@@ -573,3 +573,29 @@ def test_seq_retrieval_gives_correct_bases_or_one_line_never_a_traceback(
         assert not out.exists() or out.read_text() == ""
     if damage != "bit rot":  # found on open: healed in that same call
         assert result.returncode == 0, result.stderr
+
+
+def test_new_messages_and_records_carry_no_secret(cache, server, cache_root, tmp_path, caplog):
+    """Pre-download request checks, healing and the entry record name the URL without secrets."""
+    caplog.set_level("DEBUG")
+    secret = "pa55w0rd-and-t0ken"
+    url = server.url(GENOME).replace("127.0.0.1", f"reader:{secret}@127.0.0.1") + f"?X-Amz-Signature={secret}"
+    bad = cli(
+        "--cache-dir", cache_root, "fetch", url, "--requests", requests_file(tmp_path, url, seq_id="chrZ")
+    )
+    assert bad.returncode == 1 and "chrZ" in bad.stderr
+    ok = cli(
+        "--cache-dir", cache_root, "fetch", url, "--session", "s1", "--receipt", tmp_path / "receipt.json"
+    )
+    assert ok.returncode == 0, ok.stderr
+    fasta = Path(ok.stdout.strip())
+    writable(Path(f"{fasta}.gzi")).write_bytes(b"")
+    # healing fetches from the recorded URL, which has no credentials (this server needs none)
+    reader = GenomeCache(cache_root, policy=cache.policy, progress=False)
+    assert read(reader, f"file://{fasta}", REGIONS[0])
+    texts = [bad.stdout, bad.stderr, ok.stdout, ok.stderr, caplog.text]
+    texts += [
+        p.read_text() for p in cache_root.rglob("*") if p.is_file() and p.suffix in (".json", ".source")
+    ]
+    texts.append((tmp_path / "receipt.json").read_text())
+    assert not [t for t in texts if secret in t]
