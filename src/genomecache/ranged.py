@@ -73,7 +73,7 @@ __all__ = ["RemoteChanged", "check_bgzf", "open_genome", "parse_location", "prep
 log = logging.getLogger(__name__)
 
 BGZF_EOF = bgzf.EOF
-WHOLE_GZI = 8 + 16 * PAGE * 16  # a .gzi up to this size (16 pages) is fetched whole, a larger one by page
+WHOLE_GZI = 8 + 16 * PAGE  # a .gzi up to this size (one 4 KiB page) is fetched whole, a larger one by page
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # as locations.safe_basename makes them
 STALE = "stale"  # marks an entry whose remote file changed; the next prepare replaces it
 
@@ -231,7 +231,7 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
     """Fetch the indexes, probe ranges and publish ``ranges/<entry>``; :class:`_NoRange` to fall back.
 
     Three requests at once: the ``.fai``; the ``.gzi``'s first ``WHOLE_GZI`` bytes (all of it
-    when small, else its header and first pages); the genome's size and ETag (HEAD). Then one
+    when small, else its header and first page); the genome's size and ETag (HEAD). Then one
     exact ranged GET of the genome's 28-byte end-of-file block proves range support and a
     complete BGZF file (and, for a large ``.gzi``, one of its last page, for the check that the
     ``.fai`` fits it).
