@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 from genomecache import __version__, batch, ranged
-from genomecache.cache import GenomeCache, default_cache_dir
+from genomecache.cache import GenomeCache, default_cache_dir, healing
 from genomecache.errors import GenomeCacheError
 from genomecache.requests import Request, parse_codon_table, parse_request
-from genomecache.retrieval import OUTPUT_TYPES, Genome, open_whole, run_request
+from genomecache.retrieval import OUTPUT_TYPES, Genome, RequestResult, open_whole, run_request
 
 DEFAULT_VARIANT_API = "https://www.alliancegenome.org/api/variant/"
 
@@ -92,21 +92,27 @@ def main(argv: list[str] | None = None) -> int:
             lookup = VariantSource(cache, args.variant_api)
             for variant_id in request.variant_ids:  # fail on a bad variant before fetching a genome
                 lookup(request.unique_entry_id, variant_id)
-        if args.access == "range":
-            opened = ranged.open_genome(cache, request.fasta_file_url)
-        else:
-            opened = open_whole(cache, request.fasta_file_url)
-        with opened as genome:
-            result = run_request(
-                genome,
-                request,
-                args.output_type,
-                sequence_output_file=args.sequence_output_file,
-                unmasked=args.unmasked,
-                variants=lookup,
-            )
+
+        def read_once() -> RequestResult:
             if args.access == "range":
-                logging.info("%s: genome read via %s", request.unique_entry_id, genome.stats)
+                opened = ranged.open_genome(cache, request.fasta_file_url)
+            else:
+                opened = open_whole(cache, request.fasta_file_url)
+            with opened as genome:
+                result = run_request(
+                    genome,
+                    request,
+                    args.output_type,
+                    sequence_output_file=args.sequence_output_file,
+                    unmasked=args.unmasked,
+                    variants=lookup,
+                )
+                if args.access == "range":
+                    logging.info("%s: genome read via %s", request.unique_entry_id, genome.stats)
+            return result
+
+        # damage found mid-read moves the entry aside; the second read fetches it again
+        result = healing(read_once)
     except GenomeCacheError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ranged
-from .cache import GenomeCache
+from .cache import GenomeCache, Quarantined
 from .errors import GenomeCacheError, RequestError
 from .requests import Request, parse_request
 from .retrieval import Genome, open_whole
@@ -84,17 +84,38 @@ def run_batch(
             errors.append(str(exc))
     if not requests:
         return errors
-    opened = (
-        ranged.open_genome(cache, fasta_file_url) if access == "range" else open_whole(cache, fasta_file_url)
-    )
-    with opened as genome:
-        for request in requests:
-            try:
-                handle(genome, request, output_type, outdir)
-            except GenomeCacheError as exc:
-                message = str(exc)
-                if request.unique_entry_id not in message:
-                    message = f"request {request.unique_entry_id}: {message}"
-                errors.append(message)
+
+    def opened() -> Any:
+        if access == "range":
+            return ranged.open_genome(cache, fasta_file_url)
+        return open_whole(cache, fasta_file_url)
+
+    # Damage found mid-read moves the entry aside (Quarantined): open it once more, which
+    # fetches it again, and go on with the requests not yet done.
+    pending, reopened = list(requests), False
+    while pending:
+        try:
+            with opened() as genome:
+                while pending:
+                    request = pending[0]
+                    try:
+                        handle(genome, request, output_type, outdir)
+                    except Quarantined:
+                        raise
+                    except GenomeCacheError as exc:
+                        errors.append(_naming(request, exc))
+                    pending.pop(0)
+        except Quarantined as exc:
+            if reopened:
+                errors.extend(_naming(request, exc) for request in pending)
+                break
+            reopened = True
+            log.warning("%s; reading %d requests again", exc, len(pending))
     log.info("%d of %d requests retrieved", len(items) - len(errors), len(items))
     return errors
+
+
+def _naming(request: Request, exc: GenomeCacheError) -> str:
+    """The error as one line that names the request."""
+    message = str(exc)
+    return message if request.unique_entry_id in message else f"request {request.unique_entry_id}: {message}"
