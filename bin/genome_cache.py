@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 from genomecache import __version__, aliases, ranged, sizes
-from genomecache.cache import GenomeCache, default_cache_dir, parse_known_hash, precheck_requests, to_json
+from genomecache.cache import (
+    GenomeCache,
+    default_cache_dir,
+    genome_requests,
+    parse_known_hash,
+    precheck_requests,
+    to_json,
+)
 from genomecache.errors import GenomeCacheError
 from genomecache.locations import parse_location
 from genomecache.report import build_report, human, write_report
@@ -33,6 +40,12 @@ def cmd_fetch(cache: GenomeCache, args: argparse.Namespace) -> int:
     args.url = aliases.resolve(args.url)  # `fetch worm` / `fetch WBcel235`: conf/genomes.json
     parse_known_hash(args.sha256)  # a malformed checksum fails now, not after the download
     checked = precheck_requests(cache, args.url, args.requests) if args.requests else None
+    if args.requests and args.variant_api:
+        # store the variant records while the cache is writable (retrieval may mount it read-only);
+        # an unknown variant fails here, before the genome is downloaded
+        from genomecache.variant_api import prefetch_variants
+
+        prefetch_variants(cache, genome_requests(args.url, args.requests), args.variant_api)
     if args.access == "range":  # source 'range' when prepared for block reads, else as ensure() says
         resolved = ranged.prepare(cache, args.url, args.sha256)
     else:
@@ -215,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         help="JSON list of the requests for this genome (check_requests.py's requests.json; others are "
         "ignored): their seq_id and regions are checked against the source's .fai before the "
         "genome is downloaded (after it, when the source has no .fai)",
+    )
+    p.add_argument(
+        "--variant-api",
+        help="with --requests: store the records of their variant_ids in the cache from this API "
+        "(e.g. https://www.alliancegenome.org/api/variant/), so retrieval on a read-only cache asks nothing",
     )
     p.add_argument(
         "--access",

@@ -132,19 +132,12 @@ def parse_known_hash(known: str | None) -> tuple[str, str] | None:
 _HASH_DIGITS = {"sha256": 64, "md5": 32, "sha1": 40, "sha512": 128}
 
 
-def precheck_requests(cache: GenomeCache, url: str, requests_file: Path) -> str:
-    """Check the requests of one genome against its ``.fai`` before the genome is fetched.
+def genome_requests(url: str, requests_file: Path) -> list:
+    """The requests of ``requests_file`` (``check_requests.py``'s ``requests.json``, a JSON
+    list of request objects) that read the genome at ``url``; those of other genomes are ignored."""
+    from .requests import parse_request
 
-    ``requests_file`` is a JSON list of request objects (``check_requests.py``'s
-    ``requests.json``); those of other genomes are ignored. The ``.fai`` is the cached
-    entry's when published, else the source's (a small file). Returns ``"checked"``, or
-    ``"after download"`` when the source has no ``.fai`` (call again once it is cached).
-    :class:`RequestError` names the first request and field that do not fit.
-    """
-    from .requests import check_against_index, parse_fai, parse_request
-
-    location = parse_location(url)
-    entry = location.entry_name
+    entry = parse_location(url).entry_name
     try:
         items = json.loads(Path(requests_file).read_text())
     except (OSError, ValueError) as exc:
@@ -158,6 +151,22 @@ def precheck_requests(cache: GenomeCache, url: str, requests_file: Path) -> str:
         request = parse_request(item, i)
         if item.get("genome_entry") == entry or request.location.entry_name == entry:
             requests.append(request)
+    return requests
+
+
+def precheck_requests(cache: GenomeCache, url: str, requests_file: Path) -> str:
+    """Check the requests of one genome against its ``.fai`` before the genome is fetched.
+
+    The ``.fai`` is the cached entry's when published, else the source's (a small file).
+    Returns ``"checked"``, or ``"after download"`` when the source has no ``.fai`` (call
+    again once it is cached). :class:`RequestError` names the first request and field
+    that do not fit.
+    """
+    from .requests import check_against_index, parse_fai
+
+    location = parse_location(url)
+    entry = location.entry_name
+    requests = genome_requests(url, requests_file)
     if not requests:
         return "checked"
     try:

@@ -558,3 +558,35 @@ def test_prefetched_records_serve_a_later_run_without_api_calls(tmp_path, api):
     assert api.calls() == 2
     with pytest.raises(VariantError, match="request b: variant V:404: unknown variant"):
         prefetch_variants(cache, [parse_request(request("+", ["V:404"], unique_entry_id="b"))], api.base_url)
+
+
+def test_genome_fetch_stores_variant_records_and_fails_on_an_unknown_one_before_downloading(
+    tmp_path, api, genome_path
+):
+    """DOWNLOAD_GENOMES (``fetch --requests --variant-api``) stores the run's variant records."""
+    api.add("V:1", "chr1", 5, 5, "A", "T")
+    url = f"file://{genome_path}"
+    cli_path = REPO / "bin" / "genome_cache.py"
+    good = [request("+", ["V:1"]) | {"fasta_file_url": url}]
+    bad = [request("+", ["V:404"], unique_entry_id="bad") | {"fasta_file_url": url}]
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+
+    def fetch(requests_file: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(cli_path), "--quiet", "--cache-dir", str(tmp_path / "c"), "fetch", url]
+            + ["--requests", str(tmp_path / requests_file), "--variant-api", api.base_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    failed = fetch("bad.json")
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert "request bad: variant V:404" in failed.stderr
+    assert not (tmp_path / "c" / "genomes").is_dir() or not any((tmp_path / "c" / "genomes").iterdir())
+    assert fetch("good.json").returncode == 0
+    assert api.calls() == 2  # V:404 once, V:1 once
+    later = VariantSource(GenomeCache(tmp_path / "c"), api.base_url)
+    assert later("req1", "V:1").alt == "T"
+    assert api.calls() == 2
