@@ -34,21 +34,11 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import urllib3
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_exponential_jitter
-from urllib3.exceptions import (
-    HTTPError as Urllib3Error,
-)
-from urllib3.exceptions import (
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
+if TYPE_CHECKING:  # urllib3 and tenacity are imported when a request is made, not before
+    import urllib3
 
 from .errors import SourceError
 from .locations import Location, redact
@@ -163,18 +153,25 @@ install_redaction()
 # --- retries ---------------------------------------------------------------------------------
 
 
-class _Retry(urllib3.Retry):
-    """urllib3's retry, except that an unknown host fails at once (it will not heal)."""
+@functools.cache
+def _retry_class() -> type[urllib3.Retry]:
+    import urllib3
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[no-untyped-def, override]
-        if isinstance(error, NameResolutionError):
-            raise MaxRetryError(_pool, url, error)  # type: ignore[arg-type]
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+    class _Retry(urllib3.Retry):
+        """urllib3's retry, except that an unknown host fails at once (it will not heal)."""
+
+        def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[no-untyped-def, override]
+            if isinstance(error, NameResolutionError):
+                raise MaxRetryError(_pool, url, error)  # type: ignore[arg-type]
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return _Retry
 
 
 def _retry(policy: RetryPolicy, left: int | None = None) -> urllib3.Retry:
     again = policy.attempts - 1 if left is None else max(0, left)
-    return _Retry(
+    return _retry_class()(
         total=None,
         connect=again,
         read=again,
@@ -196,6 +193,14 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: o
     With ``source`` (an :class:`HttpSource`), its requests and this loop share one budget
     of ``policy.attempts`` tries: a body retried here leaves fewer status retries to urllib3.
     """
+    from tenacity import (
+        Retrying,
+        retry_if_exception_type,
+        stop_after_attempt,
+        stop_any,
+        wait_exponential_jitter,
+    )
+
     attempts = 0
     if source is not None:
         source.retries_left = policy.attempts - 1  # type: ignore[attr-defined]
@@ -235,6 +240,8 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: o
 
 def _reason(exc: BaseException) -> str:
     """A short, secret-free reason for a network failure."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
+
     reason = getattr(exc, "reason", None) or exc
     if isinstance(reason, (socket.timeout, TimeoutError, ReadTimeoutError)):
         return "timed out"
@@ -256,6 +263,8 @@ _POOL_LOCK = threading.Lock()
 
 def http() -> urllib3.PoolManager:
     """The process's one pooled HTTP client."""
+    import urllib3
+
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
@@ -287,6 +296,10 @@ class HttpSource:
     def _request(self, method: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
         """One request (with urllib3's retries), following redirects by our rules; any 2xx/3xx
         other than a redirect is returned unread, errors become one-line exceptions."""
+        import urllib3
+        from urllib3.exceptions import HTTPError as Urllib3Error
+        from urllib3.exceptions import MaxRetryError, NameResolutionError, ReadTimeoutError
+
         url, auth = self.url, self.auth
         for _hop in range(MAX_REDIRECTS + 1):
             sent = dict(headers)
@@ -443,6 +456,9 @@ def _chunks(response) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
     """Chunks of a body; a connection lost mid-body becomes :class:`Transient`. A body read to
     its end returns the connection to the pool; one abandoned (an error, a check that failed)
     closes it, so the server stops sending and no later request reads its leftovers."""
+    from urllib3.exceptions import HTTPError as Urllib3Error
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
     complete = False
     try:
         while True:
