@@ -83,11 +83,6 @@ def check_bgzf(data: bytes, expected_ulen: int | None = None) -> None:
     bgzf.check(data, expected_ulen)
 
 
-def parse_fai(data: bytes) -> list[tuple[str, int, int, int, int]]:
-    """(name, length, offset, bases per line, bytes per line) per sequence."""
-    return [tuple(r) for r in _parse_fai(data).values()]  # type: ignore[misc]
-
-
 class _NoRange(Exception):
     """Why a source cannot be read by range; the caller downloads it whole."""
 
