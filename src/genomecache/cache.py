@@ -184,7 +184,7 @@ def precheck_requests(cache: GenomeCache, url: str, requests_file: Path) -> str:
     if not fai:
         return "after download"
     try:
-        lengths = parse_fai(fai.decode("utf-8", errors="replace"), f"{location.basename}.fai")
+        lengths = parse_fai(fai, f"{location.basename}.fai")
     except GenomeCacheError as exc:
         log.warning("%s; requests are checked after the download", exc)
         return "after download"

@@ -271,17 +271,14 @@ def request_to_json(request: Request) -> dict[str, Any]:
     return data
 
 
-def parse_fai(text: str, name: str = ".fai") -> dict[str, int]:
+def parse_fai(data: bytes, name: str = ".fai") -> dict[str, int]:
     """Sequence lengths from a ``.fai`` (samtools faidx); :class:`GenomeCacheError` when malformed."""
-    lengths: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split("\t")
-        if len(fields) < 5 or not all(f.isdigit() for f in fields[1:5]):
-            raise GenomeCacheError(f"{name}: line {number} is not a .fai record")
-        lengths[fields[0]] = int(fields[1])
-    if not lengths:
-        raise GenomeCacheError(f"{name}: lists no sequences")
-    return lengths
+    from .blockstore import parse_fai as fai_records  # the one .fai parser
+
+    try:
+        return {seq_id: record.rlen for seq_id, record in fai_records(data).items()}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GenomeCacheError(f"{name}: not a .fai ({exc})") from None
 
 
 def check_against_index(requests: list[Request], lengths: dict[str, int], genome: str) -> None:
