@@ -96,6 +96,12 @@ def run_batch(
     while pending:
         try:
             with opened() as genome:
+                if hasattr(genome, "prefetch_many"):  # range mode: every block of the batch at once
+                    genome.prefetch_many(
+                        (request.seq_id, region)
+                        for request in pending
+                        for region in request.exons + request.cds
+                    )
                 while pending:
                     request = pending[0]
                     try:

@@ -129,3 +129,32 @@ def test_unreadable_batch_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main([*args, "--fasta_file_url", "file:///nowhere/x.fa.gz"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ERROR --batch ") and len(err.strip().splitlines()) == 1
+
+
+def test_range_mode_batch_writes_the_same_files_as_full_mode(genome: Path, tmp_path: Path) -> None:
+    """A range-mode batch (blocks of every request fetched at once) gives full mode's bytes,
+    reading only part of the genome over HTTP."""
+    from tests.conftest import serving, settle
+
+    (tmp_path / "batch.json").write_text(json.dumps(requests()))
+    outputs = {}
+    with serving(genome.parent) as httpd:
+        for access in ("full", "range"):
+            out = tmp_path / access
+            out.mkdir()
+            url = httpd.url(genome.name) if access == "range" else f"file://{genome}"
+            args = ["--batch", str(tmp_path / "batch.json"), "--output_type", "protein", "--outdir", str(out)]
+            args += [
+                "--fasta_file_url",
+                url,
+                "--access",
+                access,
+                "--cache_dir",
+                str(tmp_path / f"c-{access}"),
+            ]
+            assert main(args) == 0
+            outputs[access] = files(out)
+        fetched = sum(int(e.get("bytes") or 0) for e in settle(httpd).gets(genome.name))
+    assert outputs["range"] == outputs["full"] and len(outputs["full"]) == 2 * len(requests())
+    assert not settle(httpd).gets(genome.name, ranged=False)  # never the whole file
+    assert fetched < genome.stat().st_size
