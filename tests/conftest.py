@@ -202,3 +202,25 @@ def published(root: Path) -> list[str]:
     """Names of published entry directories (not staging, not trash)."""
     genomes = root / "genomes"
     return sorted(p.name for p in genomes.iterdir() if not p.name.startswith(".")) if genomes.exists() else []
+
+
+@contextlib.contextmanager
+def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (e.g. ``20m``) mounted at ``mount`` for a full-disk test; skips
+    with the reason where mounting is not permitted (it needs root)."""
+    mount.mkdir(exist_ok=True)
+    try:
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot mount a {size} tmpfs: {exc}")
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a {size} tmpfs (needs root): {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)

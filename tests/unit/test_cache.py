@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tests.conftest import (
     samtools_indexes,
     samtools_region,
     settle,
+    small_tmpfs,
 )
 
 
@@ -146,23 +146,8 @@ def test_not_fasta_is_refused_and_nothing_is_published(cache, server, name):
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    try:
-        result = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot mount a small tmpfs: {exc}")
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs (needs root): {result.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "tiny", "200k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
 def test_full_disk_fails_with_one_line_error_and_publishes_nothing(tiny_fs, server, genome_dir):

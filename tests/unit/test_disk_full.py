@@ -4,7 +4,6 @@ remove the partial so the next fetch (of any genome) is not wedged. Real tmpfs m
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -12,28 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GENOME, cli, published, serving, settle
+from tests.conftest import GENOME, cli, published, serving, settle, small_tmpfs
 
 
 @pytest.fixture
 def tmpfs_20m(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "small"
-    mount.mkdir()
-    try:
-        result = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot mount a 20 MiB tmpfs: {exc}")
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a 20 MiB tmpfs (needs root): {result.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "small", "20m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
 def fill(mount: Path, leave: int) -> Path:
