@@ -478,9 +478,10 @@ def report(r: dict, where: Path) -> None:
     lines.append(
         f"One run of `benchmarks/core.py` on {r['date']} ({r['minutes']:.1f} min), loopback HTTP server "
         f"(`tests/support/httpserver.py`), throttled server measured at {r['rate_throttled_MBps']:.0f} MB/s "
-        "per response; 2 cores shared with other helpers' work (load average "
+        "per response; 2 cores (load average "
         f"{min(x['load'] for x in r['cold']):.1f}–{max(x['load'] for x in r['cold']):.1f} during the cold "
-        "fetches), so times carry noise and CPU-bound steps (ours: inflating every block) lose most. "
+        "fetches: above ~2 other work shares the cores and CPU-bound steps, ours inflating every block, lose "
+        "most). "
         "Ratios are ours ÷ theirs; CPU = user + system seconds of the process."
     )
     lines += ["", "| measure | ours | theirs | ratio | target |", "|---|--:|--:|--:|--:|"]
