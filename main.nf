@@ -78,20 +78,24 @@ workflow {
         Channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir, params.retrievalBatch
     )
 
-    // Every task's tool versions, published as nf-core pipelines do
-    channel.topic('versions')
-        .unique()
-        .toList()
-        .map { items ->
-            softwareVersionsYaml(items, workflow.manifest.name, workflow.manifest.version, nextflow.version.toString())
-        }
-        .collectFile(name: 'software_versions.yml', storeDir: "${params.outdir}/pipeline_info")
+    publishVersions(params.outdir)
 
     // inside the entry workflow: the strict syntax allows no top-level statements
     def outdir = file(params.outdir).toAbsolutePath().toString()
     workflow.onComplete {
         completionMessage(outdir, cache_dir)
     }
+}
+
+// Every task's tool versions in <outdir>/pipeline_info/software_versions.yml, as nf-core pipelines do
+def publishVersions(outdir) {
+    channel.topic('versions')
+        .unique()
+        .toList()
+        .map { items ->
+            softwareVersionsYaml(items, workflow.manifest.name, workflow.manifest.version, nextflow.version.toString())
+        }
+        .collectFile(name: 'software_versions.yml', storeDir: "${outdir.toString().replaceAll('/+$', '')}/pipeline_info")
 }
 
 def completionMessage(String outdir, String cacheDir) {
@@ -110,4 +114,5 @@ workflow PROTEIN_MSA {
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
     MSA(channel.fromList(parsePayload(text)), cache_dir, mirror, base_dir, params.retrievalBatch)
+    publishVersions(params.publish_dir ? params.publish_dir_prefix + params.publish_dir : params.outdir)
 }
