@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import bgzf, fastaformat, transport
 from .blockstore import (
@@ -412,6 +413,16 @@ class CachedGenome(Genome):
         finally:
             self.stack.close()
 
+    def __exit__(self, *exc: Any) -> bool | None:
+        try:
+            Genome.close(self)
+        except BaseException:
+            self.stack.close()
+            raise
+        # the cache's read context sees what went wrong, so damage found mid-read becomes one
+        # line naming the entry (and quarantines it) as in full mode, never a raw traceback
+        return self.stack.__exit__(*exc)
+
 
 def open_genome(cache: GenomeCache, url: str) -> CachedGenome:
     """Open ``url`` for region reads, fetching only the blocks read when the source allows it.
@@ -433,8 +444,8 @@ def open_genome(cache: GenomeCache, url: str) -> CachedGenome:
         if record is None:
             raise IntegrityError(f"range entry {location.entry_name} was removed while opening it; rerun")
         return _open_ranged(cache, location, record, resolved, stack)
-    except BaseException:
-        stack.close()
+    except BaseException as exc:
+        _unwind(stack, exc)
         raise
 
 
@@ -444,9 +455,15 @@ def _open_whole(cache: GenomeCache, resolved: Resolved) -> CachedGenome:
         path = stack.enter_context(cache.reading(resolved.fasta))
         opened = Genome.open(path)
         return CachedGenome(opened.path, opened.faidx, resolved=resolved, stack=stack)
-    except BaseException:
-        stack.close()
+    except BaseException as exc:
+        _unwind(stack, exc)
         raise
+
+
+def _unwind(stack: contextlib.ExitStack, exc: BaseException) -> None:
+    """Close ``stack`` with ``exc`` passing through its contexts: the cache's read context turns
+    damage found while opening into one line naming the entry (and quarantines it)."""
+    stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
 def _page_loader(cache: GenomeCache, folder: Path, location: Location, record: dict):  # type: ignore[no-untyped-def]

@@ -522,9 +522,10 @@ def test_healing_reads_again_after_bit_rot_is_found_mid_read(cache, server, geno
 SEQ_RETRIEVAL = Path(__file__).resolve().parents[2] / "bin" / "seq_retrieval.py"
 
 
+@pytest.mark.parametrize("access", ["full", "range"])
 @pytest.mark.parametrize("damage", ["fai two bytes short", "gzi byte flipped", "bit rot"])
 def test_seq_retrieval_gives_correct_bases_or_one_line_never_a_traceback(
-    cache, server, genome_dir, tmp_path, damage
+    cache, server, genome_dir, tmp_path, damage, access
 ):
     """The pipeline's retrieval script on a damaged entry handed over as file:// (issue 8 items 1, 4, 5)."""
     got = cache.ensure(server.url(GENOME))
@@ -558,6 +559,8 @@ def test_seq_retrieval_gives_correct_bases_or_one_line_never_a_traceback(
             str(cache.root),
             "--sequence_output_file",
             str(out),
+            "--access",
+            access,
         ],
         capture_output=True,
         text=True,
