@@ -31,7 +31,15 @@ def _as_user(uid: int, action: str, root: str, url: str) -> dict:
         # the interpreter's own folder may be closed to other users (/root/.pyenv): load
         # what is imported lazily before switching
         "localhost".encode("idna")
-        for module in ("ctypes", "ctypes.util", "json.decoder", "email.parser", "http.client"):
+        for module in (
+            "ctypes",
+            "ctypes.util",
+            "json.decoder",
+            "email.parser",
+            "http.client",
+            "urllib3",
+            "tenacity",
+        ):
             importlib.import_module(module)
         os.setgroups([GROUP])
         os.setgid(GROUP)
