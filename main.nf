@@ -75,7 +75,7 @@ workflow {
     def mirror = params.genomeMirror ? file(params.genomeMirror).toAbsolutePath().toString() : ''
 
     GENOME_CACHED_RETRIEVAL(
-        Channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir, params.retrievalBatch
+        channel.fromList(parsePayload(text)), cache_dir, mirror, params.output_type, base_dir, params.retrievalBatch
     )
 
     publishVersions(params.outdir)
