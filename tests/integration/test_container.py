@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.retrieval_args import single_args
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 RUNTIME = ROOT / "requirements" / "runtime.txt"
@@ -144,24 +146,7 @@ def retrieve(python: str, env: dict[str, str], workdir: Path) -> bytes:
         [
             python,
             str(ROOT / "bin/seq_retrieval.py"),
-            "--output_type",
-            "protein",
-            "--unique_entry_id",
-            request["unique_entry_id"],
-            "--base_seq_name",
-            request["base_seq_name"],
-            "--seq_id",
-            request["seq_id"],
-            "--seq_strand",
-            request["seq_strand"],
-            "--fasta_file_url",
-            "file://" + fetched.stdout.strip(),
-            "--cache_dir",
-            str(workdir / "cache"),
-            "--exon_seq_regions",
-            json.dumps(request["exon_seq_regions"]),
-            "--cds_seq_regions",
-            json.dumps(request["cds_seq_regions"]),
+            *single_args(request, "file://" + fetched.stdout.strip(), workdir / "cache"),
         ],
         capture_output=True,
         text=True,

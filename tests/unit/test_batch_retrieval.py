@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.oracle import expected_protein
+from tests.support.retrieval_args import single_args
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "assets"
@@ -41,32 +42,6 @@ def requests() -> list[dict]:
     return json.loads((ASSETS / "requests.json").read_text())
 
 
-def single_args(request: dict, fasta: Path, cache: Path) -> list[str]:
-    args = [
-        "--output_type",
-        "protein",
-        "--unique_entry_id",
-        request["unique_entry_id"],
-        "--base_seq_name",
-        request["base_seq_name"],
-        "--seq_id",
-        request["seq_id"],
-        "--seq_strand",
-        request["seq_strand"],
-        "--fasta_file_url",
-        f"file://{fasta}",
-        "--exon_seq_regions",
-        json.dumps(request["exon_seq_regions"]),
-        "--cds_seq_regions",
-        json.dumps(request.get("cds_seq_regions", [])),
-        "--cache_dir",
-        str(cache),
-    ]
-    if request.get("codon_table") is not None:
-        args += ["--codon_table", str(request["codon_table"])]
-    return args
-
-
 def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -77,7 +52,7 @@ def test_batch_writes_the_same_files_as_one_run_per_request(genome: Path, tmp_pa
     batch.mkdir()
     for request in requests():
         with contextlib.chdir(single):
-            assert main(single_args(request, genome, tmp_path / "cache")) == 0
+            assert main(single_args(request, f"file://{genome}", tmp_path / "cache")) == 0
     (tmp_path / "batch.json").write_text(json.dumps(requests()))
     args = ["--batch", str(tmp_path / "batch.json"), "--output_type", "protein"]
     args += ["--fasta_file_url", f"file://{genome}", "--cache_dir", str(tmp_path / "cache")]
