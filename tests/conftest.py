@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # tests.support is imported as a package from the repository root
     sys.path.insert(0, str(REPO))
 
-from genomecache.cache import GenomeCache  # noqa: E402
+from genomecache.cache import GenomeCache, resolve_for_reading  # noqa: E402
+from genomecache.requests import Region  # noqa: E402
+from genomecache.retrieval import Genome  # noqa: E402
 from genomecache.sources import RetryPolicy  # noqa: E402
 from tests.support.httpserver import GenomeServer  # noqa: E402
 
@@ -224,3 +226,12 @@ def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
+
+
+def read_region(cache: GenomeCache, url: str, region: str) -> bytes:
+    """One retrieval as seq_retrieval.py does it: resolve, shared lock and checks, indexed read."""
+    name, _, span = region.partition(":")
+    start, end = (int(x) for x in span.split("-"))
+    path = resolve_for_reading(url, cache)
+    with cache.reading(path) as local, Genome.open(local) as genome:
+        return genome.region(name, Region(start, end)).encode()

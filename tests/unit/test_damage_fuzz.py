@@ -20,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from genomecache.cache import GenomeCache, resolve_for_reading
+from genomecache.cache import GenomeCache
 from genomecache.errors import GenomeCacheError
-from genomecache.requests import Region
-from genomecache.retrieval import Genome
-from tests.conftest import run, serving, settle
+from tests.conftest import read_region, run, serving, settle
 
 SEED = int(os.environ.get("GENOMECACHE_FUZZ_SEED", "20261130"))
 DAMAGES = int(os.environ.get("GENOMECACHE_FUZZ_DAMAGES", "520"))
@@ -65,15 +63,6 @@ def fuzz_genome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
         expected[header.strip()] = body.replace("\n", "").encode()
     assert len(expected) == len(set(regions))
     return fasta, expected, sorted(expected)
-
-
-def read_region(cache: GenomeCache, url: str, region: str) -> bytes:
-    """One retrieval as seq_retrieval.py does it: resolve, shared lock and checks, indexed read."""
-    name, _, span = region.partition(":")
-    start, end = (int(x) for x in span.split("-"))
-    path = resolve_for_reading(url, cache)
-    with cache.reading(path) as local, Genome.open(local) as genome:
-        return genome.region(name, Region(start, end)).encode()
 
 
 def damage(rng: random.Random, entry_dir: Path, fasta_name: str) -> str:

@@ -24,16 +24,7 @@ from genomecache.errors import GenomeCacheError, IntegrityError, RequestError
 from genomecache.requests import Region, parse_region, parse_request
 from genomecache.retrieval import Genome
 from genomecache.sizes import parse_size
-from tests.conftest import GENOME, REGIONS, cli, published, samtools_region, settle
-
-
-def read(cache: GenomeCache, url: str, region: str) -> bytes:
-    """One retrieval as seq_retrieval.py does it."""
-    name, _, span = region.partition(":")
-    start, end = (int(x) for x in span.split("-"))
-    path = resolve_for_reading(url, cache)
-    with cache.reading(path) as local, Genome.open(local) as genome:
-        return genome.region(name, Region(start, end)).encode()
+from tests.conftest import GENOME, REGIONS, cli, published, read_region, samtools_region, settle
 
 
 def expected(genome_dir: Path, region: str) -> bytes:
@@ -87,7 +78,7 @@ def test_any_damage_gives_correct_bases_healed_in_the_same_call(cache, server, g
     DAMAGES[damage](fasta)
 
     # the pipeline's hand-over: the cached file itself, as file://
-    answers = [read(cache, f"file://{fasta}", region) for region in REGIONS]
+    answers = [read_region(cache, f"file://{fasta}", region) for region in REGIONS]
 
     assert answers == [expected(genome_dir, region) for region in REGIONS]
     assert len(settle(server).gets(GENOME)) == 2  # fetched again once, in that same call
@@ -105,14 +96,16 @@ def test_bit_rot_in_a_data_block_is_one_line_naming_the_entry_then_healed(cache,
     receipt.write_text("{}")
 
     with pytest.raises(IntegrityError) as error:
-        read(cache, f"file://{fasta}", "CHROMOSOME_I:1-120")
+        read_region(cache, f"file://{fasta}", "CHROMOSOME_I:1-120")
     message = str(error.value)
     assert got.entry in message and "damaged" in message and "\n" not in message
     assert "corrupt" in message or "CRC" in message
     assert published(cache.root) == []  # moved aside: no reader is served it again
     assert not receipt.exists()  # and the next run's download step is not skipped
 
-    assert read(cache, f"file://{fasta}", "CHROMOSOME_I:1-120") == expected(genome_dir, "CHROMOSOME_I:1-120")
+    assert read_region(cache, f"file://{fasta}", "CHROMOSOME_I:1-120") == expected(
+        genome_dir, "CHROMOSOME_I:1-120"
+    )
     assert len(settle(server).gets(GENOME)) == 2
 
 
@@ -222,7 +215,7 @@ def test_local_bgzf_without_indexes_is_indexed_like_a_remote_one(cache, genome_d
     assert result.returncode == 0, result.stderr
     fasta = Path(result.stdout.strip())
     assert fasta.parent.parent == cache.root / "genomes"
-    assert read(cache, f"file://{fasta}", REGIONS[0]) == expected(genome_dir, REGIONS[0])
+    assert read_region(cache, f"file://{fasta}", REGIONS[0]) == expected(genome_dir, REGIONS[0])
     assert not list(cache.genomes.glob(".partial-*"))
 
 
@@ -486,11 +479,13 @@ def test_entries_published_before_index_digests_are_checked_against_their_data(c
     record = json.loads((fasta.parent / "entry.json").read_text())
     old = {k: v for k, v in record.items() if k not in ("format", "index_files", "record_sha256", "mtime_ns")}
     writable(fasta.parent / "entry.json").write_text(json.dumps(old))
-    assert read(cache, f"file://{fasta}", REGIONS[1]) == expected(genome_dir, REGIONS[1])
+    assert read_region(cache, f"file://{fasta}", REGIONS[1]) == expected(genome_dir, REGIONS[1])
     assert len(settle(server).gets(GENOME)) == 1  # a sound old entry is still a hit
 
     os.truncate(writable(Path(f"{fasta}.fai")), Path(f"{fasta}.fai").stat().st_size - 2)
-    assert [read(cache, f"file://{fasta}", r) for r in REGIONS] == [expected(genome_dir, r) for r in REGIONS]
+    assert [read_region(cache, f"file://{fasta}", r) for r in REGIONS] == [
+        expected(genome_dir, r) for r in REGIONS
+    ]
     assert len(settle(server).gets(GENOME)) == 2
 
 
@@ -513,7 +508,7 @@ def test_healing_reads_again_after_bit_rot_is_found_mid_read(cache, server, geno
     flip(fasta, 1000)
     os.utime(fasta, ns=(before.st_atime_ns, before.st_mtime_ns))
 
-    bases = healing(lambda: read(cache, f"file://{fasta}", "CHROMOSOME_I:1-120"))
+    bases = healing(lambda: read_region(cache, f"file://{fasta}", "CHROMOSOME_I:1-120"))
 
     assert bases == expected(genome_dir, "CHROMOSOME_I:1-120")
     assert len(settle(server).gets(GENOME)) == 2
@@ -595,7 +590,7 @@ def test_new_messages_and_records_carry_no_secret(cache, server, cache_root, tmp
     writable(Path(f"{fasta}.gzi")).write_bytes(b"")
     # healing fetches from the recorded URL, which has no credentials (this server needs none)
     reader = GenomeCache(cache_root, policy=cache.policy, progress=False)
-    assert read(reader, f"file://{fasta}", REGIONS[0])
+    assert read_region(reader, f"file://{fasta}", REGIONS[0])
     texts = [bad.stdout, bad.stderr, ok.stdout, ok.stderr, caplog.text]
     texts += [
         p.read_text() for p in cache_root.rglob("*") if p.is_file() and p.suffix in (".json", ".source")
