@@ -178,7 +178,7 @@ def precheck_requests(cache: GenomeCache, url: str, requests_file: Path) -> str:
         fai = Path(f"{cache.entry_dir(entry) / record['fasta']}.fai").read_bytes()
     else:
         try:
-            fai = sources.fetch_small(location.sibling(".fai"), cache.policy)
+            fai = cache.source_index(location, ".fai")
         except (GenomeCacheError, OSError) as exc:  # the .fai is optional: check after download
             log.info("%s: no .fai to check requests before downloading (%s)", location.display, exc)
     if not fai:
@@ -314,6 +314,16 @@ class GenomeCache:
         self.locks = self.root / "locks"
         self.receipts = self.root / "receipts"
         self.ranges = self.root / "ranges"
+        # a source index fetched to check requests, kept for the download that follows it in
+        # this process (the .fai is then fetched once per run, not twice); used at most once
+        self._fetched_indexes: dict[str, bytes] = {}
+
+    def source_index(self, location: Location, suffix: str) -> bytes | None:
+        """The source's ``.fai``/``.gzi`` (small files), kept for this process's download of it."""
+        blob = sources.fetch_small(location.sibling(suffix), self.policy)
+        if blob:
+            self._fetched_indexes[location.sibling(suffix).url] = blob
+        return blob
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -810,8 +820,9 @@ class GenomeCache:
         """The source's ``.fai`` and ``.gzi`` (None for each that cannot be had)."""
         blobs: dict[str, bytes | None] = {".fai": None, ".gzi": None}
         for suffix in blobs:
+            remembered = self._fetched_indexes.pop(location.sibling(suffix).url, None)
             try:
-                blobs[suffix] = sources.fetch_small(location.sibling(suffix), self.policy)
+                blobs[suffix] = remembered or sources.fetch_small(location.sibling(suffix), self.policy)
             except SourceError as exc:
                 log.warning("%s; building indexes instead", exc)
             if not blobs[suffix]:

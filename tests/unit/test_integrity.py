@@ -24,7 +24,7 @@ from genomecache.errors import GenomeCacheError, IntegrityError, RequestError
 from genomecache.requests import Region, parse_region, parse_request
 from genomecache.retrieval import Genome
 from genomecache.sizes import parse_size
-from tests.conftest import GENOME, REGIONS, cli, published, read_region, samtools_region, settle
+from tests.conftest import ASSETS, GENOME, REGIONS, cli, published, read_region, samtools_region, settle
 
 
 def expected(genome_dir: Path, region: str) -> bytes:
@@ -392,6 +392,17 @@ def test_without_a_source_fai_requests_are_checked_after_the_download(cache_root
     bad = requests_file(tmp_path, url, seq_id="chrZ")
     result = cli("--cache-dir", cache_root, "fetch", url, "--requests", bad)
     assert result.returncode == 1 and "field seq_id: 'chrZ' is not in genome" in result.stderr
+
+
+def test_a_cold_fetch_with_requests_gets_each_source_file_once(cache_root, server, tmp_path):
+    """The ``.fai`` read to check the requests is the one the download keeps: no second GET."""
+    url = server.url(GENOME)
+    ok = cli("--cache-dir", cache_root, "fetch", url, "--requests", requests_file(tmp_path, url))
+    assert ok.returncode == 0, ok.stderr
+    log = settle(server)
+    assert [len(log.gets(f"{GENOME}{suffix}")) for suffix in ("", ".fai", ".gzi")] == [1, 1, 1]
+    fasta = Path(ok.stdout.strip())
+    assert Path(f"{fasta}.fai").read_bytes() == (ASSETS / f"{GENOME}.fai").read_bytes()
 
 
 # --- report under concurrency --------------------------------------------------------------------
