@@ -14,7 +14,7 @@ import pytest
 from genomecache.cache import GenomeCache
 from genomecache.errors import GenomeCacheError, IntegrityError, SourceError
 from genomecache.locations import parse_location
-from tests.conftest import GENOME, cache_files, cli, published
+from tests.conftest import GENOME, cache_files, cli, published, settle
 
 
 def snapshot(folder: Path, skip: tuple[Path, ...]) -> dict[str, tuple[int, float, str]]:
@@ -30,6 +30,23 @@ def snapshot(folder: Path, skip: tuple[Path, ...]) -> dict[str, tuple[int, float
 
 
 # --- URLs cannot escape ---------------------------------------------------------------------
+
+
+class RedirectToTheGenome(dict):
+    """``GenomeServer.redirects`` that sends every path but the genome's own files to the
+    genome (its ``.fai``/``.gzi`` to the genome's indexes), however the client spelled it:
+    so each hostile URL path below downloads a real genome and the cache has to name it."""
+
+    def __init__(self, server) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.server = server
+
+    def __contains__(self, path: object) -> bool:
+        return not str(path).startswith(f"/{GENOME}")
+
+    def __getitem__(self, path: str) -> tuple[int, str]:
+        suffix = next((s for s in (".fai", ".gzi") if path.endswith(s)), "")
+        return 302, self.server.url(f"{GENOME}{suffix}")
 
 
 @pytest.mark.parametrize(
@@ -48,21 +65,19 @@ def snapshot(folder: Path, skip: tuple[Path, ...]) -> dict[str, tuple[int, float
 def test_url_paths_never_name_a_path_outside_the_cache(cache, server, tmp_path, path):
     url = f"http://127.0.0.1:{server.port}{path}"
     location = parse_location(url)
-    entry_dir = cache.entry_dir(location.entry_name)
-    assert entry_dir.parent == cache.genomes
-    assert "/" not in location.entry_name and not location.entry_name.startswith(".")
+    server.redirects = RedirectToTheGenome(server)
     before = snapshot(tmp_path, skip=(cache.root,))
 
-    try:
-        got = cache.ensure(url)
-    except (SourceError, IntegrityError):
-        got = None
+    got = cache.ensure(url)  # the server answers every such path with the genome
 
-    assert snapshot(tmp_path, skip=(cache.root,)) == before
-    if got:
-        assert Path(got.fasta).resolve().parent.parent == cache.genomes.resolve()
-    for name in published(cache.root):
-        assert (cache.genomes / name).resolve().parent == cache.genomes.resolve()
+    assert got.source == "network"
+    assert got.entry == location.entry_name
+    assert "/" not in got.entry and not got.entry.startswith(".")
+    assert Path(got.fasta).parent == cache.genomes / got.entry
+    assert Path(got.fasta).resolve().parent.parent == cache.genomes.resolve()
+    assert Path(got.fasta).read_bytes() == (server.root / GENOME).read_bytes()
+    assert published(cache.root) == [got.entry]
+    assert snapshot(tmp_path, skip=(cache.root,)) == before  # nothing written outside the cache
 
 
 @pytest.mark.parametrize("entry", ["../../outside", "..", "x/../../outside", ".partial-x", "/etc"])
@@ -119,8 +134,18 @@ def test_symlinked_entry_pointing_outside_is_never_served_nor_written(cache, ser
     assert snapshot(outside, skip=()) == before
 
 
-@pytest.mark.parametrize("planted", ["staging", "download", "lock", "genomes"])
-def test_planted_symlinks_are_not_followed_for_writing(cache, server, tmp_path, planted):
+@pytest.mark.parametrize(
+    ("planted", "refusal"),
+    [
+        # a link where the cache keeps its own scratch files is removed and replaced
+        ("staging", None),
+        ("download", None),
+        # a link in place of the lock file or the genomes folder is refused
+        ("lock", "its lock file is a symlink; refusing"),
+        ("genomes", "cache path genomes resolves outside the cache; refusing"),
+    ],
+)
+def test_planted_symlinks_are_not_followed_for_writing(cache, server, tmp_path, planted, refusal):
     url = server.url(GENOME)
     entry = parse_location(url).entry_name
     victim = tmp_path / "victim"
@@ -142,12 +167,14 @@ def test_planted_symlinks_are_not_followed_for_writing(cache, server, tmp_path, 
         (cache.locks / f"{entry}.lock").symlink_to(victim / "precious")
     before = snapshot(victim, skip=())
 
-    try:
-        got = cache.ensure(url)
-    except IntegrityError as exc:  # refusing is fine; writing through the link is not
-        assert "symlink" in str(exc) or "outside" in str(exc)
+    if refusal:
+        with pytest.raises(IntegrityError, match=refusal):
+            cache.ensure(url)
+        assert settle(server).gets(GENOME) == []  # refused before anything was fetched
     else:
-        assert Path(got.fasta).resolve().is_relative_to(cache.root.resolve())
+        got = cache.ensure(url)
+        assert Path(got.fasta) == cache.genomes / entry / GENOME
+        assert not os.path.islink(cache.genomes / f".partial-{entry}")
         assert Path(got.fasta).read_bytes() == (server.root / GENOME).read_bytes()
 
     assert snapshot(victim, skip=()) == before
@@ -175,7 +202,7 @@ def test_secrets_in_urls_never_reach_names_records_receipts_output_or_logs(
 ):
     caplog.set_level(logging.DEBUG)
     presigned, userinfo = secret_urls(server)
-    server.faults[f"/{GENOME}"].append("drop")  # retries and resumes log too
+    server.faults[f"/{GENOME}"].append("short")  # retries and resumes log too
 
     for url in (presigned, userinfo):
         got = cache.ensure(url)
@@ -220,7 +247,7 @@ def open_umask():  # type: ignore[no-untyped-def]
 
 def test_nothing_the_cache_creates_is_world_writable(open_umask, cache, server, cache_root):
     cache.ensure(server.url(GENOME))
-    server.faults["/noindex.fa.gz"] += ["drop", "503", "503"]  # leaves a partial download behind
+    server.faults["/noindex.fa.gz"] += ["short", "503", "503"]  # leaves a partial download behind
     with pytest.raises(SourceError):
         cache.ensure(server.url("noindex.fa.gz"))
     assert cache.status()["partial_downloads"]
@@ -230,8 +257,42 @@ def test_nothing_the_cache_creates_is_world_writable(open_umask, cache, server, 
     assert len(cache_files(cache_root)) > 5
 
 
-def test_published_files_are_read_only_for_others_but_readable(cache, server):
-    got = cache.ensure(server.url(GENOME))
-    for path in Path(got.fasta).parent.iterdir():
-        mode = path.stat().st_mode
-        assert mode & stat.S_IROTH and not mode & (stat.S_IWOTH | stat.S_IWGRP), f"{path}: {oct(mode)}"
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.parametrize("shared", [False, True], ids=["private", "group-shared"])
+def test_exact_modes_published_read_only_shared_by_the_group_or_private_by_the_umask(
+    cache_root, policy, server, umask, shared
+):
+    """README: published files 0444 in 0555 folders; a setgid (2775) root gets 2775 folders,
+    664 lock files and 2770 partial downloads whatever the umask; otherwise the umask rules."""
+    if shared:
+        cache_root.mkdir()
+        os.chmod(cache_root, 0o2775)  # README: chmod 2775 the cache root
+    old = os.umask(umask)
+    try:
+        cache = GenomeCache(cache_root, policy=policy, progress=False)
+        got = cache.ensure(server.url(GENOME))
+        server.faults["/noindex.fa.gz"] += ["short", "503", "503"]  # leaves a partial download behind
+        with pytest.raises(SourceError):
+            cache.ensure(server.url("noindex.fa.gz"))
+    finally:
+        os.umask(old)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.lstat().st_mode)
+
+    folder = Path(got.fasta).parent
+    assert mode(folder) == 0o555
+    assert {p.name: mode(p) for p in folder.iterdir()} == {
+        name: 0o444 for name in (GENOME, f"{GENOME}.fai", f"{GENOME}.gzi", "entry.json")
+    }
+    [partial] = cache.genomes.glob(".partial-*")
+    locks = sorted(cache.locks.glob("*.lock"))
+    assert len(locks) == 2
+    if shared:
+        assert {mode(cache.genomes), mode(cache.locks)} == {0o2775}
+        assert {mode(lock) for lock in locks} == {0o664}
+        assert mode(partial) == 0o2770
+    else:
+        assert {mode(cache.genomes), mode(cache.locks)} == {0o755 & ~umask}  # never group-writable
+        assert {mode(lock) for lock in locks} == {0o664 & ~umask}
+        assert mode(partial) == 0o700  # a download in progress is private until published
