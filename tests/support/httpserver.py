@@ -3,25 +3,40 @@
 Used by unit tests (in-process, :class:`GenomeServer`), workflow tests and the
 benchmark (as a separate process: ``python -m tests.support.httpserver``).
 
-Fault modes, queued per path and consumed one per GET of that path:
+Fault modes, queued per path (``server.faults["/x.fa.gz"] += ["reset", "503"]``) and
+consumed one per GET of that path (a HEAD never takes one); an unknown name is refused
+when it is queued. Each is a different thing on the wire:
 
-- ``drop``: send the headers and half the body, then close the connection
-- ``503``: answer 503 Service Unavailable
-- ``short``: promise the full Content-Length, send fewer bytes, close
+- ``reset``: send the headers and half the body, wait until the client has acknowledged
+  those bytes, then reset the connection (a TCP RST: ``SO_LINGER`` on with 0 s, then close)
+- ``short``: promise the full Content-Length, send half of it, then close cleanly (FIN)
+- ``stall``: send the headers and half the body, then stall ``slow_seconds`` mid-body
+  (past a client's read timeout) before closing
+- ``slow``: stall ``slow_seconds`` before answering at all
+- ``overstated``: send the whole body under a Content-Length :data:`MISCOUNT` bytes larger, then close
+- ``understated``: send the whole body under a Content-Length :data:`MISCOUNT` bytes smaller
+  (the extra bytes trail on the connection), then close
+- ``500``, ``502``, ``503``, ``504``: answer with that status
+- ``429``: answer 429 Too Many Requests with ``Retry-After: <server.retry_after>``
 - ``corrupt``: send the body with one byte flipped
-- ``slow``: stall before answering (longer than a client's timeout)
 - ``norange``: ignore a Range header and send the whole file with 200
 
-Redirects: ``redirects["/old"] = (302, "http://host/new")`` answers every request of
-``/old`` (HEAD and GET) with that status and ``Location``.
+Every request of a path in ``answers`` (HEAD and GET) gets that status:
+``answers["/x"] = 403``. Redirects: ``redirects["/old"] = (302, "http://host/new")`` answers
+every request of ``/old`` with that status and ``Location``; two that point at each other
+(``/a`` -> ``/b`` -> ``/a``) make a redirect loop.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import re
+import socket
+import struct
+import termios
 import threading
 import time
 from collections import defaultdict
@@ -31,6 +46,42 @@ from urllib.parse import unquote, urlsplit
 
 RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 IDLE_SECONDS = 0.1
+MISCOUNT = 1000  # bytes by which ``overstated``/``understated`` misstate Content-Length
+CUT = ("reset", "short", "stall")  # faults that send half the body
+FAULTS = frozenset(
+    {*CUT, "slow", "overstated", "understated", "corrupt", "norange", "429", "500", "502", "503", "504"}
+)
+
+
+class FaultQueue(list):
+    """The faults queued for one path: a name that is not a fault is refused when queued
+    (a typo would otherwise make a test pass without injecting anything)."""
+
+    def _check(self, names: object) -> None:
+        unknown = sorted({str(n) for n in names} - FAULTS)  # type: ignore[attr-defined]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(FAULTS)}")
+
+    def append(self, name: str) -> None:
+        self._check([name])
+        super().append(name)
+
+    def extend(self, names) -> None:  # type: ignore[no-untyped-def, override]
+        names = list(names)
+        self._check(names)
+        super().extend(names)
+
+    def __iadd__(self, names):  # type: ignore[no-untyped-def, override]
+        self.extend(names)
+        return self
+
+
+def _unacknowledged(sock: socket.socket) -> int:
+    """Bytes sent on ``sock`` that the peer has not acknowledged yet (Linux SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
 
 
 class GenomeServer:
@@ -48,8 +99,10 @@ class GenomeServer:
         self.throttle = throttle  # bytes per second per response, 0 = unlimited
         self.slow_seconds = slow_seconds
         self.log: list[dict] = []
-        self.faults: dict[str, list[str]] = defaultdict(list)
+        self.faults: dict[str, FaultQueue] = defaultdict(FaultQueue)
         self.redirects: dict[str, tuple[int, str]] = {}
+        self.answers: dict[str, int] = {}
+        self.retry_after = 1  # seconds, sent with a ``429`` fault
         self.log_file = log_file
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -140,9 +193,14 @@ class GenomeServer:
                     self._respond(path, head, entry)
                 finally:
                     server._record(entry)
-                    self.connection.settimeout(IDLE_SECONDS)
+                    if self.connection.fileno() != -1:  # a ``reset`` closed it already
+                        self.connection.settimeout(IDLE_SECONDS)
 
             def _respond(self, path: str, head: bool, entry: dict) -> None:
+                if path in server.answers:
+                    entry["status"] = server.answers[path]
+                    self.send_error(server.answers[path])
+                    return
                 if path in server.redirects:
                     status, location = server.redirects[path]
                     entry["status"] = status
@@ -162,9 +220,16 @@ class GenomeServer:
                         queue = server.faults.get(path)
                         fault = queue.pop(0) if queue else None
                 entry["fault"] = fault
-                if fault == "503":
-                    entry["status"] = 503
-                    self.send_error(503)
+                if fault == "429":
+                    entry["status"] = 429
+                    self.send_response(429)
+                    self.send_header("Retry-After", str(server.retry_after))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fault and fault.isdigit():
+                    entry["status"] = int(fault)
+                    self.send_error(int(fault))
                     return
                 if fault == "slow":
                     time.sleep(server.slow_seconds)
@@ -184,9 +249,10 @@ class GenomeServer:
                         return
                     status = 206
                 length = max(0, end - start + 1)
+                promised = length + {"overstated": MISCOUNT, "understated": -MISCOUNT}.get(fault or "", 0)
                 entry["status"] = status
                 self.send_response(status)
-                self.send_header("Content-Length", str(length))
+                self.send_header("Content-Length", str(max(0, promised)))
                 self.send_header("Accept-Ranges", "bytes")
                 self.send_header("ETag", f'"{int(target.stat().st_mtime_ns)}-{size}"')
                 if status == 206:
@@ -196,15 +262,29 @@ class GenomeServer:
                     return
                 # only the bytes asked for, read as they are sent (a HEAD or a genome's
                 # first bytes must not wait for the whole file to be read)
-                send = length // 2 if fault in ("drop", "short") else length
+                send = length // 2 if fault in CUT else length
                 flip = start + length // 2 if fault == "corrupt" and length else -1
                 with open(target, "rb") as handle:
                     handle.seek(start)
                     entry["bytes"] = self._send(handle, start, send, flip)
-                if fault in ("drop", "short"):
+                if fault in (*CUT, "overstated", "understated"):
                     self.close_connection = True
                     self.wfile.flush()
-                    self.connection.shutdown(2)
+                    if fault == "stall":
+                        time.sleep(server.slow_seconds)
+                    if fault == "reset":
+                        self._reset()
+                    else:  # a clean close: FIN after the last byte
+                        self.connection.shutdown(socket.SHUT_RDWR)
+
+            def _reset(self) -> None:
+                """Abort the connection with a TCP RST once the client has every byte sent (so
+                it knows exactly how many it got), instead of the FIN of a clean close."""
+                deadline = time.monotonic() + 5
+                while _unacknowledged(self.connection) and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()  # before socketserver's shutdown(SHUT_WR), which would send a FIN
 
             def _send(self, handle, offset: int, length: int, flip: int) -> int:  # type: ignore[no-untyped-def]
                 """Send ``length`` bytes of ``handle`` (at file offset ``offset``), the byte at ``flip``

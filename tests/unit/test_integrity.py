@@ -293,7 +293,7 @@ def test_prune_prints_what_it_keeps_and_removes_and_refuses_tiny_sizes(cache, se
 
 
 def test_prune_removes_abandoned_partials_but_not_one_being_written(cache, server, cache_root):
-    server.faults["/noindex.fa.gz"] += ["drop", "503", "503"]
+    server.faults["/noindex.fa.gz"] += ["short", "503", "503"]
     with pytest.raises(GenomeCacheError):
         cache.ensure(server.url("noindex.fa.gz"))
     [partial] = list(cache.genomes.glob(".partial-*"))

@@ -100,7 +100,7 @@ def test_two_users_of_one_group_share_one_cache(group_cache, server, genome_dir)
     assert len(settle(server).gets(GENOME)) == 1
 
     # Bob's abandoned partial download is finished by Alice
-    server.faults["/noindex.fa.gz"] += ["drop", "503", "503"]
+    server.faults["/noindex.fa.gz"] += ["short", "503", "503"]
     other = server.url("noindex.fa.gz")
     assert "error" in as_user(BOB, "fetch", group_cache, other)
     assert as_user(ALICE, "fetch", group_cache, other) == {"ok": "network"}

@@ -28,29 +28,45 @@ def no_partial_downloads(cache: GenomeCache) -> bool:
 # --- resume and retry -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fault", ["drop", "short"])
-def test_interrupted_body_is_resumed_with_an_exact_range(cache, server, genome_dir, fault):
-    size = (genome_dir / GENOME).stat().st_size
-    server.faults[f"/{GENOME}"].append(fault)
+@pytest.mark.parametrize(
+    ("fault", "seen"),
+    [("reset", "reset by peer"), ("short", "IncompleteRead"), ("stall", "timed out")],
+)
+def test_interrupted_body_is_resumed_with_an_exact_range(cache_root, big_genome, fault, seen, caplog):
+    """A connection reset (TCP RST), closed early (FIN before the promised length) or stalled
+    past the read timeout mid-body: the rest is asked for with an exact Range."""
+    caplog.set_level("WARNING", logger="genomecache")
+    cache = GenomeCache(cache_root, policy=RetryPolicy(attempts=3, backoff=0.05, timeout=0.8), progress=False)
+    size, name = big_genome.stat().st_size, big_genome.name
+    with serving(big_genome.parent, slow_seconds=1.5) as httpd:
+        httpd.faults[f"/{name}"].append(fault)
 
-    got = cache.ensure(server.url(GENOME))
+        got = cache.ensure(httpd.url(name))
 
-    first, second = settle(server).gets(GENOME)
+        # in order of arrival (a stalled answer is logged when it ends, after the resumed one)
+        first, second = sorted(settle(httpd).gets(name), key=lambda e: e["time"])
+    assert seen in caplog.text, "the client saw this fault, not another one"
     assert first["fault"] == fault and first["range"] is None and 0 < first["bytes"] < size
-    assert second["range"] == f"bytes={first['bytes']}-{size - 1}"
+    have = size - second["bytes"]  # what the client kept of the first answer
+    assert 0 < have <= first["bytes"]
+    if fault == "short":  # a clean close loses nothing that was sent
+        assert have == first["bytes"]
+    assert second["range"] == f"bytes={have}-{size - 1}"
     assert second["status"] == 206
-    assert first["bytes"] + second["bytes"] == size
-    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
+    assert sha256(Path(got.fasta)) == sha256(big_genome)
     assert got.bytes_downloaded == size
 
 
 def test_server_that_ignores_range_restarts_the_file(cache, server, genome_dir):
-    server.faults[f"/{GENOME}"] += ["drop", "norange"]
+    size = (genome_dir / GENOME).stat().st_size
+    server.faults[f"/{GENOME}"] += ["short", "norange"]
 
     got = cache.ensure(server.url(GENOME))
 
     first, second = settle(server).gets(GENOME)
-    assert second["range"] is not None and second["status"] == 200
+    assert second["range"] == f"bytes={first['bytes']}-{size - 1}" and second["status"] == 200
+    assert second["bytes"] == size  # the whole file again, written from byte 0 (not appended)
+    assert got.bytes_downloaded == first["bytes"] + size
     assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
 
 
@@ -212,6 +228,10 @@ def test_unreadable_resume_state_restarts_instead_of_failing(cache, server, geno
 
     got = cache.ensure(server.url(GENOME))
 
+    # restarted: one GET of the whole file, no Range (the partial's bytes are right, so only
+    # the request log tells a restart from a resume)
+    assert [(e["range"], e["status"]) for e in settle(server).gets(GENOME)] == [(None, 200)]
+    assert got.bytes_downloaded == (genome_dir / GENOME).stat().st_size
     assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
 
 
@@ -401,7 +421,7 @@ def test_403_is_not_retried(cache, server):
 
 def test_retries_logged_by_urllib3_carry_no_signature(cache, server, genome_dir, caplog):
     caplog.set_level("DEBUG")
-    server.faults[f"/{GENOME}"] += ["503", "drop"]
+    server.faults[f"/{GENOME}"] += ["503", "reset"]
     url = server.url(GENOME) + "?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=SECRET-ab12"
     got = cache.ensure(url.replace("127.0.0.1", "user:PASSWORD-9@127.0.0.1"))
     assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
