@@ -7,7 +7,10 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +22,18 @@ from tests.conftest import (
     BGZF_EOF,
     GENOME,
     REGIONS,
+    REPO,
     cli,
+    plain_fasta,
     published,
+    read_region,
     run,
     samtools_indexes,
     samtools_region,
     settle,
     small_tmpfs,
 )
+from tests.support.retrieval_args import single_args
 
 
 def sha256(path: Path) -> str:
@@ -225,10 +232,15 @@ def test_damaged_entry_record_is_an_integrity_problem_not_a_crash(cache, server,
     got = cache.ensure(server.url(GENOME))
     outside = genome_dir / GENOME  # a complete, indexed genome outside the cache
     record = record.replace("{outside}", str(outside)).replace("{size}", str(outside.stat().st_size))
+    os.chmod(Path(got.fasta).parent, 0o755)  # published entries are read-only (root ignores that)
+    os.chmod(Path(got.fasta).parent / "entry.json", 0o644)
     (Path(got.fasta).parent / "entry.json").write_text(record)
 
-    with contextlib.suppress(IntegrityError):
-        assert cache.read_entry(got.entry) is None
+    with pytest.raises(
+        IntegrityError, match=rf"^cache entry {got.entry}: (malformed|unreadable) entry\.json"
+    ):
+        cache.read_entry(got.entry)
+    assert "\n" not in str(cache.status()["problems"][0])
     again = cache.ensure(server.url(GENOME))
     assert again.source == "network"
     assert Path(again.fasta).parent.parent == cache.root / "genomes"
@@ -340,3 +352,204 @@ def test_status_and_list_describe_the_cache(cache, server, cache_root):
     assert listing.returncode == 0, listing.stderr
     [entry] = json.loads(listing.stdout)
     assert entry["entry"] == got.entry and entry["url"] == server.url(GENOME)
+
+
+# --- verified on download: checksums and the EOF marker ---------------------------------------
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    """The ERROR lines of a CLI run (progress goes to stderr as INFO lines), never a traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    return [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+
+
+def altered_genome(folder: Path, name: str) -> Path:
+    """A valid, indexed BGZF copy of the test genome whose first line of bases is lower case:
+    every block CRC and the EOF marker are sound, only its content differs (samtools tells)."""
+    lines = plain_fasta().split(b"\n")
+    lines[1] = lines[1].lower()
+    plain = folder / name.removesuffix(".gz")
+    plain.write_bytes(b"\n".join(lines))
+    run("bgzip", "-f", plain)
+    run("samtools", "faidx", folder / name)
+    return folder / name
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "md5"])
+def test_a_wrong_manifest_checksum_is_one_line_and_nothing_is_published(
+    server, genome_dir, cache_root, tmp_path, algorithm
+):
+    """The body is sound but is not the file the manifest names: refused, removed, not resumed."""
+    other = altered_genome(tmp_path, "other.fa.gz")
+    wrong = hashlib.new(algorithm, other.read_bytes()).hexdigest()
+    right = hashlib.new(algorithm, (genome_dir / GENOME).read_bytes()).hexdigest()
+
+    result = cli(
+        "--cache-dir", cache_root, "-q", "fetch", server.url(GENOME), "--sha256", f"{algorithm}:{wrong}"
+    )
+
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        f"ERROR {server.url(GENOME)}: {algorithm} mismatch: expected {wrong}, got {right}; "
+        "the download was removed"
+    ]
+    assert result.stdout == ""
+    assert published(cache_root) == [] and partial_dirs(cache_root) == []
+    assert len(settle(server).gets(GENOME)) == 1
+    ok = cli("--cache-dir", cache_root, "-q", "fetch", server.url(GENOME), "--sha256", f"{algorithm}:{right}")
+    assert ok.returncode == 0, ok.stderr
+    assert [e["range"] for e in settle(server).gets(GENOME)] == [None, None]  # fetched whole again
+
+
+def test_a_body_that_does_not_match_its_s3_style_etag_md5_is_refused(cache, server, genome_dir, tmp_path):
+    """A single-part S3 ETag is the object's MD5; a body that differs (here a valid BGZF genome
+    whose CRCs, EOF marker and size all pass) is refused by that MD5 alone."""
+    pristine_md5 = hashlib.md5((genome_dir / GENOME).read_bytes()).hexdigest()
+    altered = altered_genome(tmp_path, GENOME)
+    for suffix in ("", ".fai", ".gzi"):
+        shutil.copyfile(f"{altered}{suffix}", genome_dir / f"{GENOME}{suffix}")
+
+    class S3ETag(server.httpd.RequestHandlerClass):  # type: ignore[misc,name-defined]
+        def send_header(self, keyword: str, value: str) -> None:
+            super().send_header(keyword, f'"{pristine_md5}"' if keyword == "ETag" else value)
+
+    server.httpd.RequestHandlerClass = S3ETag
+
+    with pytest.raises(IntegrityError) as error:
+        cache.ensure(server.url(GENOME))
+
+    assert (
+        str(error.value) == f"{server.url(GENOME)}: MD5 does not match the S3 ETag; the download was removed"
+    )
+    assert published(cache.root) == [] and partial_dirs(cache.root) == []
+    assert cache.entries() == []
+
+
+def test_a_download_without_the_bgzf_eof_marker_is_refused(cache, server, genome_dir, cache_root):
+    data = (genome_dir / GENOME).read_bytes()
+    assert data.endswith(BGZF_EOF)
+    (genome_dir / "noeof.fa.gz").write_bytes(data[: -len(BGZF_EOF)])  # every data block intact
+    for suffix in (".fai", ".gzi"):
+        shutil.copyfile(genome_dir / f"{GENOME}{suffix}", genome_dir / f"noeof.fa.gz{suffix}")
+    url = server.url("noeof.fa.gz")
+
+    with pytest.raises(IntegrityError) as error:
+        cache.ensure(url)
+    assert (
+        str(error.value) == f"{url}: BGZF end-of-file marker missing (truncated?); the download was removed"
+    )
+    assert published(cache_root) == [] and partial_dirs(cache_root) == []
+
+    result = cli("--cache-dir", cache_root, "-q", "fetch", url)
+    assert result.returncode == 1 and result.stdout == ""
+    assert error_lines(result) == [f"ERROR {error.value}"]
+    assert published(cache_root) == [] and partial_dirs(cache_root) == []
+    assert len(settle(server).gets("noeof.fa.gz")) == 2  # nothing kept to resume from
+
+
+# --- the mirror comes first, even before a filled cache -----------------------------------------
+
+
+def test_the_mirror_is_preferred_over_an_already_filled_cache(
+    cache, server, genome_dir, cache_root, tmp_path
+):
+    url = server.url(GENOME)
+    cached = cache.ensure(url)
+    assert cached.source == "network"
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    altered_genome(mirror, GENOME)  # told apart from the cached copy by its bases
+    requests_before = len(settle(server).log)
+    region = "CHROMOSOME_I:1-120"
+    from_mirror = b"".join(samtools_region(mirror / GENOME, region).splitlines()[1:])
+    assert from_mirror != b"".join(samtools_region(genome_dir / GENOME, region).splitlines()[1:])
+
+    with_mirror = GenomeCache(cache_root, mirror=mirror, policy=cache.policy, progress=False)
+    got = with_mirror.ensure(url)
+    bases = read_region(with_mirror, url, region)
+    result = cli("--cache-dir", cache_root, "--mirror", mirror, "-q", "fetch", url)
+
+    assert got.source == "mirror" and Path(got.fasta) == mirror / GENOME
+    assert bases == from_mirror
+    assert result.returncode == 0 and result.stdout.strip() == str(mirror / GENOME), result.stderr
+    assert settle(server).log[requests_before:] == []
+    assert published(cache_root) == [cached.entry]  # the cached copy is left as it was
+
+
+# --- full-mode reads from a read-only cache ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def read_only_view(root: Path, where: Path) -> Iterator[Path]:
+    """The cache at ``root`` as a retrieval job sees it: read-only. As root (whom modes do not
+    stop) a read-only bind mount at ``where``; otherwise ``root`` itself with its folders 0555."""
+    if os.geteuid() != 0:
+        folders = [p for p in [root, *root.rglob("*")] if p.is_dir()]
+        modes = {p: p.stat().st_mode for p in folders}
+        for folder in folders:
+            os.chmod(folder, 0o555)
+        try:
+            yield root
+        finally:
+            for folder, mode in modes.items():
+                os.chmod(folder, mode)
+        return
+    where.mkdir()
+    if subprocess.run(["mount", "--bind", str(root), str(where)], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount the cache read-only here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(where)], capture_output=True).returncode:
+            pytest.skip("cannot remount the bind mount read-only here")
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_full_mode_reads_from_a_read_only_cache_give_samtools_bases(
+    cache, server, genome_dir, cache_root, tmp_path
+):
+    url = server.url(GENOME)
+    got = cache.ensure(url)
+    requests_before = len(settle(server).log)
+    want = {r: b"".join(samtools_region(genome_dir / GENOME, r).splitlines()[1:]) for r in REGIONS}
+    before = {
+        str(p.relative_to(cache_root)): (p.lstat().st_mode, p.lstat().st_mtime_ns)
+        for p in cache_root.rglob("*")
+    }
+
+    with read_only_view(cache_root, tmp_path / "ro") as view:
+        reader = GenomeCache(view, policy=cache.policy, progress=False)
+        assert not reader.writable()
+        fasta = view / "genomes" / got.entry / GENOME
+        by_url = {r: read_region(reader, url, r) for r in REGIONS}
+        by_file = {r: read_region(reader, f"file://{fasta}", r) for r in REGIONS}
+        # the shared lock holds on a read-only mount: prune (where it is writable) keeps the entry
+        with reader.reading(fasta):
+            assert cache.prune(0) == []
+        out = tmp_path / "out"
+        out.mkdir()
+        request = {
+            "unique_entry_id": "R1",
+            "base_seq_name": "r1",
+            "seq_id": "CHROMOSOME_I",
+            "seq_strand": "+",
+        }
+        request["exon_seq_regions"] = [{"start": 500000, "end": 500300}]
+        script = subprocess.run(
+            [sys.executable, str(REPO / "bin" / "seq_retrieval.py")]
+            + single_args(request, f"file://{fasta}", view, "transcript"),
+            capture_output=True,
+            text=True,
+            cwd=out,
+            timeout=120,
+        )
+
+    assert by_url == want and by_file == want
+    assert script.returncode == 0, script.stderr
+    assert (out / "R1-transcript.fa").read_bytes().splitlines()[1] == want["CHROMOSOME_I:500000-500300"]
+    assert settle(server).log[requests_before:] == []
+    after = {
+        str(p.relative_to(cache_root)): (p.lstat().st_mode, p.lstat().st_mtime_ns)
+        for p in cache_root.rglob("*")
+    }
+    assert after == before  # not even a lock's last-use time changed
