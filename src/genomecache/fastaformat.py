@@ -11,8 +11,6 @@ import os
 import re
 from pathlib import Path
 
-from pyfaidx import Faidx, FastaIndexingError
-
 from . import bgzf
 from .errors import IntegrityError, NotFastaError
 
@@ -56,6 +54,8 @@ def build_indexes(path: Path, blocks: list[tuple[int, int, int]] | None = None) 
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     if blocks is not None:
         Path(f"{path}.gzi").write_bytes(bgzf.gzi_bytes(blocks))
+    from pyfaidx import Faidx, FastaIndexingError  # imported when used: range mode never needs it
+
     try:
         Faidx(str(path), build_index=True).close()
     except (FastaIndexingError, ValueError, UnicodeDecodeError) as exc:
@@ -117,6 +117,8 @@ def check_indexes(path: Path) -> None:
     needed = {(c, u) for c, u, n in blocks[1:] if n}
     if gzi != sorted(gzi) or not needed <= set(gzi) <= every:
         raise IntegrityError(f"{path.name}: .gzi does not list the file's BGZF blocks (stale index?)")
+    from pyfaidx import Faidx
+
     try:
         faidx = Faidx(str(path), build_index=False, rebuild=False, as_raw=True)
     except Exception as exc:  # pyfaidx raises several types for a malformed .fai

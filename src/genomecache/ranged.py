@@ -255,13 +255,6 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
     size = info.size
     if size is None or size <= len(BGZF_EOF):
         raise _NoRange("the source does not say its size")
-    try:
-        eof = transport.retrying(policy, display, lambda: source.read(size - len(BGZF_EOF), size, None))
-    except transport.RangesIgnored:
-        raise _NoRange("the server does not honour Range requests") from None
-    if eof != BGZF_EOF:
-        raise _NoRange("it is not a complete BGZF file (no end-of-file block)")
-    fetched = len(fai_bytes) + len(head) + len(eof)
     pages: dict[int, bytes] = {}
     gzi_bytes = None
     try:
@@ -271,18 +264,36 @@ def _stage(cache: GenomeCache, location: Location) -> tuple[dict, int]:
         count = (gzi_size - 8) // 16
         if struct.unpack_from("<Q", head)[0] != count:
             raise ValueError(".gzi size does not match its record count")
-        if len(head) == gzi_size:  # the whole .gzi
-            gzi_bytes = head
-            points = bgzf.parse_gzi(gzi_bytes)
-        else:
-            for page in range((len(head) - 8) // (16 * PAGE)):  # whole pages of the first read
-                pages[page] = head[8 + 16 * PAGE * page : 8 + 16 * PAGE * (page + 1)]
-            last = (count - 1) // PAGE
-            if last not in pages:
-                pages.update(_read_pages(gzi_source, gzi_etag, count, [last]))
-                fetched += len(pages[last])
-            points = _records(pages[last])
-    except (ValueError, UnicodeDecodeError, IntegrityError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _NoRange(f"its index is unusable ({exc})") from None
+    last = (count - 1) // PAGE
+    if len(head) == gzi_size:  # the whole .gzi
+        gzi_bytes = head
+    else:
+        for page in range((len(head) - 8) // (16 * PAGE)):  # whole pages of the first read
+            pages[page] = head[8 + 16 * PAGE * page : 8 + 16 * PAGE * (page + 1)]
+    # the end-of-file block and (a large .gzi) its last page: one round trip, both at once
+    with ThreadPoolExecutor(2, thread_name_prefix="prepare") as pool:
+        eof_future = pool.submit(
+            transport.retrying, policy, display, lambda: source.read(size - len(BGZF_EOF), size, None)
+        )
+        page_future = (
+            pool.submit(_read_pages, gzi_source, gzi_etag, count, [last])
+            if gzi_bytes is None and count and last not in pages
+            else None
+        )
+        try:
+            eof = eof_future.result()
+            last_page = page_future.result() if page_future is not None else {}
+        except transport.RangesIgnored:
+            raise _NoRange("the server does not honour Range requests") from None
+    if eof != BGZF_EOF:
+        raise _NoRange("it is not a complete BGZF file (no end-of-file block)")
+    pages.update(last_page)
+    fetched = len(fai_bytes) + len(head) + len(eof) + sum(len(d) for d in last_page.values())
+    try:
+        points = bgzf.parse_gzi(gzi_bytes) if gzi_bytes is not None else _records(pages.get(last, b""))
+    except (ValueError, IntegrityError) as exc:
         raise _NoRange(f"its index is unusable ({exc})") from None
     if points and (
         points[-1][0] > size - len(BGZF_EOF)

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from Bio.Seq import reverse_complement
-from pyfaidx import Faidx
-
 from .errors import GenomeCacheError, IntegrityError, RequestError
 from .requests import Region, Request
-from .translation import in_frame, longest_orf, translate
 
+# pyfaidx (full mode) and Biopython (reverse complement, translation) are imported where
+# they are used: range mode and transcripts on the plus strand never load them, and each
+# costs tens of milliseconds at start-up (tests/unit/test_ranged.py checks the lazy imports)
 if TYPE_CHECKING:
+    from pyfaidx import Faidx
+
     from .cache import GenomeCache
     from .variants import Variant
 
@@ -53,6 +54,8 @@ def open_genome(path: str | os.PathLike[str]) -> Faidx:
     missing = missing_files(path)
     if missing:
         raise IntegrityError(f"genome {path}: missing {', '.join(missing)}")
+    from pyfaidx import Faidx
+
     return Faidx(str(path), build_index=False, rebuild=False, as_raw=True, sequence_always_upper=False)
 
 
@@ -112,11 +115,17 @@ def stranded(genome: Genome, request: Request, regions: tuple[Region, ...], fiel
     # Joined in genome order, the minus strand's transcript order is its reverse complement.
     ordered = sorted(regions, key=lambda r: r.start)
     joined = "".join(genome.region(request.seq_id, r, request.unique_entry_id, field) for r in ordered)
-    return reverse_complement(joined) if request.strand == "-" else joined
+    if request.strand != "-":
+        return joined
+    from Bio.Seq import reverse_complement
+
+    return reverse_complement(joined)
 
 
 def coding_sequence(genome: Genome, request: Request, table_id: int = 1) -> str:
     """In-frame CDS when CDS regions are given, otherwise the transcript's longest ORF."""
+    from .translation import in_frame, longest_orf
+
     if request.cds:
         first = sorted(request.cds, key=lambda r: r.start, reverse=request.strand == "-")[0]
         return in_frame(stranded(genome, request, request.cds, "cds_seq_regions"), first.frame or 0)
@@ -144,6 +153,8 @@ def retrieve(
         sequence = stranded(genome, request, request.exons, "exon_seq_regions")
         return sequence.upper() if unmasked else sequence
     table = request.codon_table if request.codon_table is not None else codon_table
+    from .translation import translate
+
     return translate(coding_sequence(genome, request, table or 1), table)
 
 
