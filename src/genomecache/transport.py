@@ -240,9 +240,11 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: o
 
 def _reason(exc: BaseException) -> str:
     """A short, secret-free reason for a network failure."""
-    from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
+    from urllib3.exceptions import NameResolutionError, NewConnectionError, ProtocolError, ReadTimeoutError
 
     reason = getattr(exc, "reason", None) or exc
+    if isinstance(reason, ProtocolError) and reason.args and isinstance(reason.args[-1], BaseException):
+        reason = reason.args[-1]  # ("Connection broken: <repr>", <error>): the error says it once
     if isinstance(reason, (socket.timeout, TimeoutError, ReadTimeoutError)):
         return "timed out"
     if isinstance(reason, NameResolutionError):
