@@ -2,35 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from genomecache.cache import GenomeCache
 from genomecache.locations import parse_location
+from genomecache.sources import RetryPolicy
 from tests.conftest import CLI, FAST_ENV, GENOME, cli, published, serving, settle
+from tests.support.httpserver import GenomeServer
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def start_cli(*args: str | os.PathLike[str]) -> subprocess.Popen:
+def start_cli(*args: str | os.PathLike[str], env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(CLI), *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **FAST_ENV},
+        env={**os.environ, **FAST_ENV, **(env or {})},
     )
+
+
+def hold_body_gets(server: GenomeServer, name: str) -> tuple[threading.Event, threading.Event]:
+    """Make the server hold every whole-file GET of ``name`` until ``release`` is set;
+    ``arrived`` is set when the first one came. Everything else is served as usual."""
+    arrived, release = threading.Event(), threading.Event()
+
+    class Held(server.httpd.RequestHandlerClass):  # type: ignore[misc,name-defined]
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path == f"/{name}" and not self.headers.get("Range"):
+                arrived.set()
+                release.wait(60)
+            super().do_GET()
+
+    server.httpd.RequestHandlerClass = Held
+    return arrived, release
 
 
 def wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -86,12 +107,33 @@ def test_sigkilled_download_leaves_no_entry_and_the_rerun_resumes(tmp_path, big_
     assert list((root / "genomes").glob(".partial-*")) == []
 
 
+def holds_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open (it waits on, or holds, that lock file)."""
+    fds = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):  # a process that exits meanwhile holds nothing
+        return any(os.readlink(fd) == str(path) for fd in fds.iterdir())
+    return False
+
+
 def test_concurrent_processes_download_once(tmp_path, genome_dir):
     root = tmp_path / "cache"
-    size = (genome_dir / GENOME).stat().st_size
-    with serving(genome_dir, throttle=size / 1.5) as server:  # the transfer takes ~1.5 s
+    with serving(genome_dir) as server:
         url = server.url(GENOME)
-        procs = [start_cli("--cache-dir", root, "-q", "fetch", url) for _ in range(4)]
+        lock = root / "locks" / f"{parse_location(url).entry_name}.lock"
+        arrived, release = hold_body_gets(server, GENOME)
+        # a long read timeout: the one body GET is held until every contender is at the lock
+        procs = [
+            start_cli("--cache-dir", root, "-q", "fetch", url, env={"GENOMECACHE_TIMEOUT": "90"})
+            for _ in range(4)
+        ]
+        try:
+            wait_for(arrived.is_set, 60, "the first GET of the genome")
+            # they overlap: all four are inside the entry's lock (one downloading, three waiting)
+            wait_for(lambda: all(holds_open(p.pid, lock) for p in procs), 60, "all four at the entry's lock")
+            assert [p.poll() for p in procs] == [None] * 4
+            assert len(server.gets(GENOME)) == 0  # the held GET is logged once answered
+        finally:
+            release.set()
         results = [p.communicate(timeout=60) for p in procs]
 
     assert [p.returncode for p in procs] == [0] * 4, [err for _, err in results]
@@ -102,14 +144,45 @@ def test_concurrent_processes_download_once(tmp_path, genome_dir):
     assert sha256(Path(paths.pop())) == sha256(genome_dir / GENOME)
 
 
-def test_concurrent_threads_download_once(cache, server, genome_dir):
-    server.throttle = (genome_dir / GENOME).stat().st_size / 0.5
+def stack_names(ident: int) -> set[str]:
+    """Names of the functions of ``genomecache/cache.py`` on thread ``ident``'s stack now."""
+    frame, names = sys._current_frames().get(ident), set()
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(os.path.join("genomecache", "cache.py")):
+            names.add(frame.f_code.co_name)
+        frame = frame.f_back
+    return names
+
+
+def test_concurrent_threads_download_once(cache_root, server, genome_dir):
+    cache = GenomeCache(cache_root, policy=RetryPolicy(attempts=3, backoff=0.05, timeout=90), progress=False)
+    arrived, release = hold_body_gets(server, GENOME)
+    workers: list[int] = []
+
+    def fetch(_: int):  # type: ignore[no-untyped-def]
+        workers.append(threading.get_ident())
+        return cache.ensure(server.url(GENOME))
+
+    def one_downloading_three_waiting() -> bool:
+        stacks = [stack_names(t) for t in workers]
+        downloading = [s for s in stacks if "_download" in s]
+        waiting = [s for s in stacks if "_lock" in s and "_download" not in s]
+        return len(stacks) == 4 and len(downloading) == 1 and len(waiting) == 3
+
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: cache.ensure(server.url(GENOME)), range(4)))
+        futures = [pool.submit(fetch, i) for i in range(4)]
+        try:
+            wait_for(arrived.is_set, 30, "the first GET of the genome")
+            # they overlap: while one thread's body GET is held, the three others wait on the lock
+            wait_for(one_downloading_three_waiting, 30, "one thread downloading, three waiting on the lock")
+        finally:
+            release.set()
+        results = [f.result(timeout=60) for f in futures]
 
     assert len({r.fasta for r in results}) == 1
     assert sorted(r.source for r in results) == ["cache"] * 3 + ["network"]
     assert len(settle(server).gets(GENOME)) == 1
+    assert sha256(Path(results[0].fasta)) == sha256(genome_dir / GENOME)
 
 
 READER = """
