@@ -663,6 +663,8 @@ class GenomeCache:
                     if not free:
                         continue
                     _rmtree(path)
+                if os.path.lexists(path):  # another member's files in a group-shared cache: not ours
+                    continue
                 removed.append(path.name)
         return removed
 
