@@ -219,7 +219,7 @@ def test_unreachable_url_leaves_the_cache_empty(workflow_dir):
 
 @pytest.mark.workflow("bad input file that is not FASTA")
 def test_not_fasta_leaves_nothing_partial(workflow_dir):
-    names = assert_failed_cleanly(Path(workflow_dir), "not FASTA")
+    names = assert_failed_cleanly(Path(workflow_dir), ": not FASTA (does not start with '>')")
     assert names == []
 
 
