@@ -159,7 +159,13 @@ def _retry_class() -> type[urllib3.Retry]:
     from urllib3.exceptions import MaxRetryError, NameResolutionError
 
     class _Retry(urllib3.Retry):
-        """urllib3's retry, except that an unknown host fails at once (it will not heal)."""
+        """urllib3's retry, except that an unknown host fails at once (it will not heal) and a
+        Retry-After longer than the policy's longest backoff is cut to it (urllib3 waits up to 6 h:
+        a task would hang for hours on one server's say-so; trying sooner then failing is clearer)."""
+
+        def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+            seconds = super().get_retry_after(response)
+            return None if seconds is None else min(seconds, self.backoff_max)
 
         def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[no-untyped-def, override]
             if isinstance(error, NameResolutionError):

@@ -9,6 +9,7 @@ import hashlib
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,26 @@ def test_429_waits_as_long_as_retry_after_says(cache_root, server, genome_dir):
     [gap] = gaps(log)
     assert gap >= 0.95, f"asked again after {gap:.2f} s, before Retry-After's 1 s"
     assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
+
+
+def test_a_retry_after_of_an_hour_waits_no_longer_than_the_longest_backoff(cache_root, server, genome_dir):
+    """A server asking for an hour's pause does not hang the task for an hour (urllib3 alone
+    would wait up to 6 h): the wait is cut to the policy's longest backoff."""
+    policy = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.5, timeout=5)
+    cache = GenomeCache(cache_root, policy=policy, progress=False)
+    server.retry_after = 3600
+    server.faults[f"/{GENOME}"].append("429")
+    done: list[str] = []
+    worker = threading.Thread(target=lambda: done.append(cache.ensure(server.url(GENOME)).fasta), daemon=True)
+
+    worker.start()
+    worker.join(timeout=10)
+
+    assert done, "still waiting after 10 s"
+    log = settle(server).gets(GENOME)
+    assert [e["status"] for e in log] == [429, 200]
+    assert 0.45 <= gaps(log)[0] < 3
+    assert sha256(Path(done[0])) == sha256(genome_dir / GENOME)
 
 
 # --- backoff and the retry policy ------------------------------------------------------------------
