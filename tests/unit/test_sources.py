@@ -403,16 +403,7 @@ def test_an_unknown_host_is_not_retried(cache, caplog):
 
 
 def test_403_is_not_retried(cache, server):
-    base = server.httpd.RequestHandlerClass
-
-    class Forbidden(base):  # type: ignore[misc, valid-type]
-        def _serve(self, head: bool) -> None:
-            server._record(
-                {"method": self.command, "path": self.path, "range": None, "status": 403, "bytes": 0}
-            )
-            self.send_error(403)
-
-    server.httpd.RequestHandlerClass = Forbidden
+    server.answers[f"/{GENOME}"] = 403
     with pytest.raises(SourceError, match=r"ce\.fa\.gz: HTTP 403"):
         cache.ensure(server.url(GENOME))
     # HEAD refused (as for presigned URLs), then one GET: neither repeated
