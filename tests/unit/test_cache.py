@@ -553,3 +553,27 @@ def test_full_mode_reads_from_a_read_only_cache_give_samtools_bases(
         for p in cache_root.rglob("*")
     }
     assert after == before  # not even a lock's last-use time changed
+
+
+# --- entry names: one per object, never shared by two ----------------------------------------
+
+
+def test_same_basename_urls_never_collide_and_presigned_urls_of_one_object_share_an_entry(
+    cache, server, genome_dir, cache_root
+):
+    (genome_dir / "other").mkdir()
+    altered_genome(genome_dir / "other", GENOME)  # another genome under the same basename
+    region = "CHROMOSOME_I:1-120"
+    first, second = server.url(GENOME), server.url(f"other/{GENOME}")
+
+    a, b = cache.ensure(first), cache.ensure(second)
+    signed = [cache.ensure(f"{first}?X-Amz-Signature={sig}&X-Amz-Expires=60") for sig in ("aaa111", "bbb222")]
+
+    assert a.entry != b.entry and sorted(published(cache_root)) == sorted([a.entry, b.entry])
+    for got, served in ((a, genome_dir / GENOME), (b, genome_dir / "other" / GENOME)):
+        assert read_region(cache, f"file://{got.fasta}", region) == b"".join(
+            samtools_region(served, region).splitlines()[1:]
+        )
+    assert [(s.entry, s.source) for s in signed] == [(a.entry, "cache")] * 2
+    assert len(settle(server).gets(GENOME)) == 1 and len(settle(server).gets(f"other/{GENOME}")) == 1
+    assert not any("aaa111" in p.name or "bbb222" in p.name for p in cache_root.rglob("*"))

@@ -224,3 +224,30 @@ def test_prune_does_not_remove_an_entry_another_process_is_reading(cache, server
 
     assert GenomeCache(cache_root, progress=False).prune(0) == [being_read.entry]
     assert published(cache_root) == []
+
+
+def test_a_download_in_progress_is_invisible_until_published_whole(cache_root, policy, big_served):
+    name = "big.fa.gz"
+    size = (big_served / name).stat().st_size
+    with serving(big_served, throttle=size / 2) as server:  # the body takes ~2 s
+        url = server.url(name)
+        entry = parse_location(url).entry_name
+        partial = cache_root / "genomes" / f".partial-{entry}" / "download"
+        with ThreadPoolExecutor(1) as pool:
+            fetching = pool.submit(GenomeCache(cache_root, policy=policy, progress=False).ensure, url)
+            wait_for(lambda: partial.exists() and partial.stat().st_size >= 1 << 20, 20, "1 MiB on disk")
+            # another task meanwhile: no entry, nothing listed, nothing to read
+            other = GenomeCache(cache_root, policy=policy, progress=False)
+            assert other.read_entry(entry) is None
+            assert other.entries() == [] and published(cache_root) == []
+            assert not (cache_root / "genomes" / entry).exists()
+            assert partial.stat().st_size < size and not fetching.done()
+            got = fetching.result(timeout=30)
+
+    assert got.source == "network" and published(cache_root) == [entry]
+    folder = cache_root / "genomes" / entry
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [name, f"{name}.fai", f"{name}.gzi", "entry.json"]
+    )
+    assert sha256(folder / name) == sha256(big_served / name)
+    assert list((cache_root / "genomes").glob(".partial-*")) == []
