@@ -107,7 +107,9 @@ def test_two_users_of_one_group_share_one_cache(group_cache, server, genome_dir)
     # Bob's abandoned partial download is taken over by Alice: restarted (its files are Bob's)
     server.faults["/noindex.fa.gz"] += ["short", "503", "503"]
     other = server.url("noindex.fa.gz")
-    assert "error" in as_user(BOB, "fetch", group_cache, other)
+    failed = as_user(BOB, "fetch", group_cache, other)
+    assert list(failed) == ["error"] and failed["error"].startswith(f"{other}: "), failed
+    assert "503" in failed["error"], failed
     partial = group_cache / "genomes" / f".partial-{parse_location(other).entry_name}"
     assert (mode(partial), partial.stat().st_uid, partial.stat().st_gid) == (0o2770, BOB, GROUP)
     assert as_user(ALICE, "fetch", group_cache, other) == {"ok": "network"}
