@@ -1,6 +1,7 @@
 """Indexed retrieval on the embedded genome, cross-checked against samtools faidx."""
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -115,6 +116,23 @@ def test_reader_never_builds_indexes(tmp_path):
     with pytest.raises(IntegrityError, match="missing ce.fa.gz.gzi"):
         Genome.open(copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ce.fa.gz", "ce.fa.gz.fai"]
+
+
+@pytest.mark.filterwarnings(
+    "ignore:.*older than FASTA file:RuntimeWarning"
+)  # pyfaidx notices, and must not act
+def test_reader_never_rewrites_an_index_that_looks_stale(tmp_path):
+    """pyfaidx rewrites a .fai older than its FASTA unless told not to; the reader never does."""
+    copy = tmp_path / "ce.fa.gz"
+    for suffix in ("", ".fai", ".gzi"):
+        shutil.copy(f"{GENOME}{suffix}", f"{copy}{suffix}")
+    for suffix, when in ((".fai", 1_000_000), (".gzi", 1_000_000), ("", 2_000_000)):  # FASTA newer
+        os.utime(f"{copy}{suffix}", (when, when))
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.iterdir()}
+    with Genome.open(copy) as genome:
+        got = retrieve(genome, request("+", ["1..120"]), "transcript")
+    assert got == samtools_region(str(GENOME), "CHROMOSOME_I", 1, 120)
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.iterdir()} == before
 
 
 def run_cli(tmp_path, *args):
