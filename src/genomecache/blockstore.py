@@ -38,8 +38,13 @@ log = logging.getLogger(__name__)
 
 SHARD_BITS = 26  # blocks/<offset >> 26>/: a few hundred to a thousand block files per directory
 MAX_REQUEST = 16 << 20  # a run of missing blocks is split into requests of at most this many bytes
-PARALLEL = 8  # requests in flight per genome
-MEMORY_BLOCKS = 256  # uncompressed blocks kept in memory per open genome (all on a read-only cache)
+# requests in flight per genome: a small ranged GET costs about one round trip (S3's first
+# byte is tens of milliseconds), so a batch of regions takes about requests / PARALLEL of them
+PARALLEL = 16
+# uncompressed blocks kept in memory per open genome (all on a read-only cache): 2048 blocks
+# (~128 MiB) hold a batch of a thousand regions, so no block fetched for it (inflated and
+# checked on arrival) is read back from disk and inflated again before it is used
+MEMORY_BLOCKS = 2048
 PAGE = 256  # .gzi records per page: 4 KiB
 DIR_MODE, FILE_MODE = 0o755, 0o644
 
@@ -118,7 +123,7 @@ class GziIndex:
             raise ValueError(".gzi offsets lie beyond the end of the file")
 
     def ensure_pages(self, pages: Iterable[int]) -> None:
-        missing = sorted({p for p in pages if 0 <= p < self.npages} - set(self.pages))
+        missing = sorted({p for p in pages if 0 <= p < self.npages and p not in self.pages})
         if not missing:
             return
         if self.load_pages is None:
@@ -142,8 +147,11 @@ class GziIndex:
         if k > self.count:
             return (self.eof_start, -1)
         page, i = divmod(k - 1, PAGE)
-        self.ensure_pages([page])
-        return self.pages[page][i]
+        records = self.pages.get(page)
+        if records is None:
+            self.ensure_pages([page])
+            records = self.pages[page]
+        return records[i]
 
     def extent(self, k: int) -> tuple[int, int]:
         """Compressed ``[start, end)`` of block ``k``."""
@@ -158,26 +166,41 @@ class GziIndex:
     def _page_of(self, k: int) -> int:
         return (max(k, 1) - 1) // PAGE
 
-    def guess(self, uoffset: int) -> int:
-        """Where block of ``uoffset`` probably is (bgzip fills blocks with 65280 bytes)."""
-        return min(self.count, uoffset // bgzf.MAX_DATA)
+    def _average(self) -> int:
+        """Uncompressed bytes per block, from the furthest record loaded (bgzip: 65280)."""
+        if not self.pages:
+            return bgzf.MAX_DATA
+        page = max(self.pages)
+        records = self.pages[page]
+        k = page * PAGE + len(records)
+        return max(1, records[-1][1] // k) if records and records[-1][1] else bgzf.MAX_DATA
 
-    def find(self, uoffset: int) -> int:
-        """The block ``k`` holding uncompressed byte ``uoffset`` (the last block past the end)."""
+    def guess(self, uoffset: int) -> int:
+        """Where the block of ``uoffset`` probably is (blocks of the average size)."""
+        return min(self.count, uoffset // self._average())
+
+    def _probe(self, uoffset: int, average: int) -> tuple[int, int | None]:
+        """``(k, None)``: the block holding ``uoffset`` as far as the loaded pages tell, or
+        ``(0, page)``: the page to load before the search can go on. Interpolation (two
+        probes), then bisection."""
         lo, hi = 0, self.count  # the answer lies in [lo, hi]
-        k = self.guess(uoffset)
+        k = min(self.count, uoffset // average)
+        probes = 0
         while lo < hi:
             k = min(max(k, lo + 1), hi)  # probe k in (lo, hi]
-            # read a whole page around the probe: it usually holds the answer
-            self.ensure_pages([self._page_of(k)])
-            page = self._page_of(k)
-            first, last = page * PAGE + 1, min(page * PAGE + PAGE, self.count)
-            if self.point(first)[1] > uoffset:
+            page = (k - 1) // PAGE
+            records = self.pages.get(page)
+            if records is None:
+                return 0, page  # read a whole page around the probe: it usually holds the answer
+            first, last = page * PAGE + 1, page * PAGE + len(records)
+            probes += 1
+            if records[0][1] > uoffset:
                 hi = first - 1
-            elif self.point(last)[1] <= uoffset:
+                k = first - 1 - (records[0][1] - uoffset) // average
+            elif records[-1][1] <= uoffset:
                 lo = last
+                k = last + 1 + (uoffset - records[-1][1]) // average
             else:  # inside this page: bisect it locally
-                records = self.pages[page]
                 a, b = 0, len(records) - 1  # records[a].u <= uoffset < records[b].u
                 while b - a > 1:
                     mid = (a + b) // 2
@@ -185,17 +208,39 @@ class GziIndex:
                         a = mid
                     else:
                         b = mid
-                return first + a
-            k = (lo + hi + 1) // 2
-        return lo
+                return first + a, None
+            if probes >= 2:
+                k = (lo + hi + 1) // 2
+        return lo, None
+
+    def find(self, uoffset: int) -> int:
+        """The block ``k`` holding uncompressed byte ``uoffset`` (the last block past the end)."""
+        while True:
+            k, page = self._probe(uoffset, self._average())
+            if page is None:
+                return k
+            self.ensure_pages([page])
+            if page not in self.pages:
+                raise IntegrityError(f".gzi page {page} missing")
 
     def prefetch(self, uoffsets: Iterable[int]) -> None:
-        """Fetch, in one go, the pages the lookups of ``uoffsets`` will probably need."""
-        pages = set()
-        for u in uoffsets:
-            k = self.guess(u)
-            pages.update({self._page_of(k), self._page_of(k + 1)})
-        self.ensure_pages(pages)
+        """Load the pages the lookups of ``uoffsets`` need: all pages one probe step needs in
+        one go (ranged GETs in parallel), so a batch of lookups costs a round trip or two, not
+        one per page."""
+        pending = set(uoffsets)
+        while pending:
+            average = self._average()
+            wanted: dict[int, list[int]] = {}
+            for u in pending:
+                _, page = self._probe(u, average)
+                if page is not None:
+                    wanted.setdefault(page, []).append(u)
+            if not wanted:
+                return
+            self.ensure_pages(wanted)
+            if not any(page in self.pages for page in wanted):
+                return  # find() reports it
+            pending = {u for us in wanted.values() for u in us}
 
 
 # --- the remote file ---------------------------------------------------------------------------

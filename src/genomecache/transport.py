@@ -198,7 +198,20 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: o
 
     With ``source`` (an :class:`HttpSource`), its requests and this loop share one budget
     of ``policy.attempts`` tries: a body retried here leaves fewer status retries to urllib3.
+    The first try runs before tenacity is imported (most calls need no retry; the import
+    is ~15 ms of a range-mode start); its failure is replayed as tenacity's first attempt.
     """
+    attempts = 0
+    if source is not None:
+        source.retries_left = policy.attempts - 1  # type: ignore[attr-defined]
+    first: Transient | None = None
+    try:
+        return call()
+    except Transient as exc:
+        first = exc
+    finally:
+        if first is None and source is not None:  # done (or failed for good) at the first try
+            source.retries_left = None  # type: ignore[attr-defined]
     from tenacity import (
         Retrying,
         retry_if_exception_type,
@@ -207,9 +220,12 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: o
         wait_exponential_jitter,
     )
 
-    attempts = 0
-    if source is not None:
-        source.retries_left = policy.attempts - 1  # type: ignore[attr-defined]
+    def again() -> T:
+        nonlocal first
+        if first is not None:  # the try made above, as attempt 1
+            failed, first = first, None
+            raise failed
+        return call()
 
     def log_retry(state) -> None:  # type: ignore[no-untyped-def]
         exc = state.outcome.exception() if state.outcome else None
@@ -235,7 +251,7 @@ def retrying(policy: RetryPolicy, display: str, call: Callable[[], T], source: o
         ):
             with attempt:
                 attempts = attempt.retry_state.attempt_number
-                return call()
+                return again()
     except Transient as exc:
         raise SourceError(f"{display}: {exc} (gave up after {attempts} attempts)") from None
     finally:
@@ -276,7 +292,8 @@ def http() -> urllib3.PoolManager:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = urllib3.PoolManager(num_pools=16, maxsize=8, block=False)
+            # as many kept connections per host as range mode has requests in flight
+            _POOL = urllib3.PoolManager(num_pools=16, maxsize=16, block=False)
         return _POOL
 
 

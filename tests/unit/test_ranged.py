@@ -629,3 +629,74 @@ def test_range_mode_and_full_mode_agree_on_random_regions(cache, httpd, big, mon
 
         agree()
     assert httpd.gets(BIG, ranged=False) == []
+
+
+# --- start-up: what a range-mode process loads and how many round trips its lookups take ------------
+
+IMPORTS_OF = """
+import json, runpy, sys
+sys.argv = [sys.argv[1], *json.loads(sys.argv[2])]
+code = None
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_range_mode_retrieval_of_an_http_url_loads_no_s3_client_and_no_full_mode_reader(
+    cache_root, httpd, big, tmp_path
+):
+    """Start-up cost: boto3/botocore (S3 only), pyfaidx (full mode only) and Biopython (only
+    to reverse-complement or translate) are imported where used; a plus-strand transcript
+    read by range from an http URL loads none of them, and still gets samtools' bases."""
+    exons = [(1_000_000, 1_000_400), (1_020_000, 1_020_650)]
+    args = ["--output_type", "transcript", "--unique_entry_id", "t1", "--base_seq_name", "t1"]
+    args += ["--seq_id", "chrB", "--seq_strand", "+", "--fasta_file_url", httpd.url(BIG), "--access", "range"]
+    args += ["--exon_seq_regions", json.dumps([{"start": s, "end": e} for s, e in exons])]
+    args += ["--cache_dir", str(cache_root)]
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF, str(SEQ_RETRIEVAL), json.dumps(args)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **FAST_ENV},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["code"] in (0, None), result.stderr
+    written = (tmp_path / "t1-transcript.fa").read_text().split("\n", 1)[1].replace("\n", "")
+    assert written == "".join(samtools(big, [("chrB", s, e) for s, e in exons]))
+    assert httpd.gets(BIG, ranged=False) == [], "range mode downloaded the whole genome"
+    heavy = ("boto3", "botocore", "s3transfer", "pyfaidx", "Bio")
+    loaded = sorted(m for m in report["modules"] if m.split(".")[0] in heavy)
+    assert loaded == [], f"range mode of an http URL imported {loaded}"
+
+
+def test_a_batch_of_lookups_reads_its_gzi_pages_in_one_round_trip(cache, httpd, big, monkeypatch):
+    """A large (paged) .gzi: the pages that a batch of regions needs are fetched together, in
+    parallel, not one round trip per page missed by the first guess."""
+    from genomecache import blockstore
+
+    monkeypatch.setattr(blockstore, "PAGE", 8)
+    monkeypatch.setattr(ranged, "PAGE", 8)
+    monkeypatch.setattr(ranged, "WHOLE_GZI", 0)
+    rounds: list[list[int]] = []
+    read_pages = ranged._read_pages
+
+    def counted(source, etag, count, pages):  # type: ignore[no-untyped-def]
+        rounds.append(sorted(pages))
+        return read_pages(source, etag, count, pages)
+
+    monkeypatch.setattr(ranged, "_read_pages", counted)
+    wanted = regions(big, 40, seed=7, max_len=5000)
+    with ranged.open_genome(cache, httpd.url(BIG)) as genome:
+        prepared = len(rounds)  # the last page, fetched while preparing the entry
+        genome.prefetch_many((name, Region(s, e)) for name, s, e in wanted)
+        lookups = rounds[prepared:]
+        assert read_all(genome, wanted) == samtools(big, wanted)
+    assert 1 <= len(lookups) <= 2, f"page rounds: {lookups}"
+    assert len(rounds) == prepared + len(lookups), "reading the regions fetched more pages"
+    assert sum(len(r) for r in lookups) > 10
