@@ -228,8 +228,11 @@ def test_secrets_in_urls_never_reach_names_records_receipts_output_or_logs(
     for root in (cache_root, tmp_path / "cli-cache"):
         for path in root.rglob("*"):
             assert_no_secret(str(path.relative_to(root)), "a file name")
-            if path.is_file() and (path.suffix in (".json", ".lock", "") and path.stat().st_size < 100_000):
-                assert_no_secret(path.read_bytes().decode(errors="replace"), str(path))
+            if path.is_file():  # every file: records, receipts, locks/*.source, even the genomes
+                assert_no_secret(path.read_bytes().decode("latin-1"), str(path))
+    assert sorted(p.name for p in cache.locks.glob("*.source")) == sorted(
+        f"{r['entry']}.source" for r in cache.entries()
+    )
     assert [r["url"] for r in cache.entries()] == sorted([server.url(GENOME), server.url("noindex.fa.gz")])
 
 
