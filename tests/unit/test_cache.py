@@ -197,9 +197,13 @@ def test_verify_finds_a_flipped_byte_removes_the_entry_and_the_next_fetch_repair
     assert f"OK  {got.entry}" in ok.stdout
 
     flip_byte(fasta, fasta.stat().st_size // 2)
+    problem = f"cache entry {got.entry}: {GENOME} changed since publish (checksum mismatch)"
+    kept = cli("--cache-dir", cache_root, "verify", "--keep")  # README: --keep only reports
+    assert (kept.returncode, kept.stdout, kept.stderr) == (1, "", f"BAD {problem}\n")
+    assert published(cache_root) == [got.entry]
     bad = cli("--cache-dir", cache_root, "verify")
-    assert bad.returncode == 1
-    assert "BAD" in bad.stderr and "checksum mismatch" in bad.stderr
+    assert (bad.returncode, bad.stdout) == (1, "")
+    assert bad.stderr == f"BAD {problem}; removed, it will be fetched again on next use\n"
     assert not fasta.parent.exists()
     assert published(cache_root) == []
 
