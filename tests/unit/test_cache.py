@@ -218,14 +218,18 @@ def test_truncated_entry_is_not_served_and_is_fetched_again(cache, server):
     os.chmod(fasta, 0o644)
     os.truncate(fasta, fasta.stat().st_size - 100)
 
-    with pytest.raises(IntegrityError, match="truncated"):
+    problem = f"cache entry {got.entry}: {GENOME} is truncated or changed since publish"
+    with pytest.raises(IntegrityError) as error:
         cache.read_entry(got.entry)
-    assert cache.status()["problems"]
+    assert str(error.value) == problem
+    status = cli("--cache-dir", cache.root, "status")  # README: exit 1 if any problem
+    assert status.returncode == 1 and f"problem: {problem}\n" in status.stdout, status.stdout
 
     again = cache.ensure(server.url(GENOME))
     assert again.source == "network"
     assert Path(again.fasta).read_bytes() == (server.root / GENOME).read_bytes()
     assert len(settle(server).gets(GENOME)) == 2
+    assert cli("--cache-dir", cache.root, "status").returncode == 0
 
 
 @pytest.mark.parametrize(
