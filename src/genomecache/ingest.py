@@ -26,6 +26,14 @@ from pathlib import Path
 from . import bgzf
 from .errors import NotFastaError
 
+try:  # ISA-L gunzips a plain-gzip source ~2.5x faster than zlib (same API, same CRC/ISIZE checks)
+    from isal import isal_zlib as _gunzip_lib
+
+    _GUNZIP_ERRORS: tuple[type[Exception], ...] = (zlib.error, _gunzip_lib.error)
+except ImportError:  # pragma: no cover - an optional speed-up
+    _gunzip_lib = zlib  # type: ignore[assignment]
+    _GUNZIP_ERRORS = (zlib.error,)
+
 
 @dataclass
 class Ingested:
@@ -149,7 +157,7 @@ class Ingest:
             )
         elif head[:2] == b"\x1f\x8b":
             self.fmt = "gzip"
-            self.inflater = zlib.decompressobj(31)
+            self.inflater = _gunzip_lib.decompressobj(31)
             self.writer = bgzf.Writer(self.recompressed)
         else:
             self.fmt = "plain"
@@ -172,8 +180,8 @@ class Ingest:
                 if self.member_open:
                     return
                 data = self.inflater.unused_data  # the next gzip member
-                self.inflater = zlib.decompressobj(31)
-        except zlib.error as exc:
+                self.inflater = _gunzip_lib.decompressobj(31)
+        except _GUNZIP_ERRORS as exc:
             raise NotFastaError(f"{self.display}: not a readable gzip file ({exc})") from None
 
     def _first_text(self, text: bytes) -> None:

@@ -1,0 +1,101 @@
+"""One pass over a download's bytes (:class:`genomecache.ingest.Ingest`), fed as the network cuts them.
+
+Oracles: ``bgzip -dc`` for the text of what was written, ``samtools faidx`` for the indexes,
+``gzip -t`` for which plain-gzip streams are damaged.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from genomecache import bgzf
+from genomecache.errors import NotFastaError
+from genomecache.ingest import Ingest, Ingested
+from tests.conftest import ASSETS, GENOME, plain_fasta, run, samtools_indexes
+
+
+def ingest(data: bytes, recompressed: Path, seed: int = 0) -> Ingested:
+    """Feed ``data`` in random cuts (1 byte to 1 MiB), as a download would."""
+    rng = random.Random(seed)
+    consumer = Ingest("test source", recompressed)
+    try:
+        pos = 0
+        while pos < len(data):
+            step = rng.choice([1, 9, 18, 4096, 65536, 100_003, 1 << 20])
+            consumer.feed(data[pos : pos + step])
+            pos += step
+        return consumer.finish()
+    finally:
+        consumer.close()
+
+
+def members(text: bytes, cuts: int) -> bytes:
+    """``text`` as ``cuts`` concatenated gzip members (as NCBI and pigz -i write some files)."""
+    size = -(-len(text) // cuts)
+    return b"".join(gzip.compress(text[i : i + size], 6) for i in range(0, len(text), size))
+
+
+@pytest.mark.parametrize("cuts", [1, 3])
+def test_plain_gzip_is_recompressed_with_samtools_indexes(tmp_path, cuts):
+    text = plain_fasta()
+    source = members(text, cuts)
+    out = tmp_path / "re.fa.gz"
+    got = ingest(source, out, seed=cuts)
+    assert got.fmt == "gzip" and got.problem is None
+    assert got.digests["sha256"] == hashlib.sha256(source).hexdigest()
+    assert run("bgzip", "-dc", out).stdout == text
+    assert got.fasta_sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    fai, gzi = samtools_indexes(out, tmp_path / "oracle")
+    assert got.fai == fai
+    assert bgzf.gzi_bytes(got.blocks) == gzi
+
+
+@pytest.mark.parametrize("damage", ["crc", "isize", "truncated"])
+def test_damaged_plain_gzip_is_refused(tmp_path, damage):
+    source = bytearray(members(plain_fasta(), 3))
+    second = source.index(b"\x1f\x8b\x08", 10)  # the second member starts here
+    if damage == "crc":
+        source[second - 8] ^= 0x01  # the first member's CRC32
+    elif damage == "isize":
+        source[second - 4] ^= 0x01  # the first member's ISIZE
+    else:
+        source = source[: len(source) - 100]
+    (tmp_path / "bad.gz").write_bytes(source)
+    assert subprocess.run(["gzip", "-t", str(tmp_path / "bad.gz")], capture_output=True).returncode != 0
+    with pytest.raises(NotFastaError, match="test source: (not a readable gzip file|truncated gzip stream)"):
+        ingest(bytes(source), tmp_path / "re.fa.gz")
+
+
+def test_bgzf_source_is_checked_not_rewritten(tmp_path):
+    source = (ASSETS / GENOME).read_bytes()
+    got = ingest(source, tmp_path / "re.fa.gz")
+    assert got.fmt == "bgzf" and got.problem is None
+    assert not (tmp_path / "re.fa.gz").exists()
+    assert got.fasta_sha256 == hashlib.sha256(source).hexdigest()
+    assert got.fai == (ASSETS / f"{GENOME}.fai").read_bytes()
+    assert bgzf.gzi_bytes(got.blocks) == (ASSETS / f"{GENOME}.gzi").read_bytes()
+
+
+@pytest.mark.parametrize("field", ["crc", "isize"])
+def test_a_bad_middle_block_of_a_bgzf_source_is_the_problem_reported(tmp_path, field):
+    source = bytearray((ASSETS / GENOME).read_bytes())
+    blocks = bgzf.scan_file(ASSETS / GENOME)
+    offset = blocks[len(blocks) // 2][0]
+    end = blocks[len(blocks) // 2 + 1][0]
+    source[end - (8 if field == "crc" else 4)] ^= 0x01
+    got = ingest(bytes(source), tmp_path / "re.fa.gz")
+    assert got.problem == (
+        f"test source: corrupt BGZF block at byte {offset} (CRC32 or size mismatch); the download was removed"
+    )
+
+
+def test_a_bgzf_source_without_its_eof_block_is_the_problem_reported(tmp_path):
+    source = (ASSETS / GENOME).read_bytes()[: -len(bgzf.EOF)]
+    got = ingest(source, tmp_path / "re.fa.gz")
+    assert got.problem is not None and "end-of-file marker missing" in got.problem
