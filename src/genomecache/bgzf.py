@@ -460,7 +460,8 @@ class Reader:
 
 class FaiBuilder:
     """Builds the ``.fai`` of a FASTA from its text as it streams by, as ``samtools faidx``
-    writes it, with C-speed scans (``find``, ``count``, strided slices) instead of a loop per line.
+    writes it, with C-speed scans over each piece in place (``find``, ``count``, a strided
+    slice; no copies of the text) instead of a loop per line.
 
     Only the regular layout is handled (``\\n`` line ends, every line of a sequence but its last
     of one length, no blank lines, a newline at the end); anything else sets ``irregular`` and
@@ -468,80 +469,97 @@ class FaiBuilder:
     """
 
     def __init__(self) -> None:
-        self.offset = 0  # uncompressed offset of ``carry``
-        self.carry = b""
+        self.offset = 0  # uncompressed offset of the next piece
         self.records: list[tuple[str, int, int, int, int]] = []
-        self.current: list | None = None  # [name, rlen, offset, lenc, lenb, short line seen]
+        self.header: list[bytes] | None = None  # the header line being read, when in one
+        self.name = ""
+        self.start = self.rlen = self.lenc = self.line = 0  # line: bytes of the unfinished line
+        self.short = False  # the current sequence's short (last) line has been seen
         self.irregular = False
 
     def feed(self, text: bytes) -> None:
-        if self.irregular or not text:
-            return
-        data = self.carry + text if self.carry else text
-        end = data.rfind(b"\n") + 1
-        if end:
-            self._lines(data, end)
-            self.offset += end
-        self.carry = data[end:]
-
-    def _lines(self, data: bytes, end: int) -> None:
-        i = 0
+        i, end = 0, len(text)
         while i < end and not self.irregular:
-            if data[i] == 0x3E:  # '>': a header line
-                j = data.index(b"\n", i)
-                self._close()
-                name = data[i + 1 : j].split(None, 1)
-                if not name or b"\r" in data[i:j]:
-                    self.irregular = True
-                    return
-                self.current = [name[0].decode("latin-1"), 0, self.offset + j + 1, 0, 0, False]
+            if self.header is not None:
+                j = text.find(b"\n", i)
+                self.header.append(text[i : j if j >= 0 else end])
+                if j < 0:
+                    break
+                self._open(self.offset + j + 1)
                 i = j + 1
-                continue
-            header = data.find(b"\n>", i, end)
-            stop = header + 1 if header != -1 else end
-            self._sequence(data, i, stop)
-            i = stop
+            elif self.line == 0 and text[i] == 0x3E:  # '>' at a line start: a header
+                self._close()
+                self.header = []
+                i += 1
+            elif not self.name:
+                self.irregular = True  # text before the first header
+            else:  # sequence up to the next header ('>' is found by memchr, unlike '\n>')
+                h = text.find(b">", i)
+                if h >= 0 and (h == i or text[h - 1] != 0x0A):
+                    self.irregular = True  # '>' inside a line
+                    break
+                stop = h if h >= 0 else end
+                self._sequence(text, i, stop)
+                i = stop
+        self.offset += end
 
-    def _sequence(self, data: bytes, start: int, stop: int) -> None:
-        record = self.current
-        segment = data[start:stop]
-        if record is None or record[5] or b"\r" in segment or b">" in segment:
-            self.irregular = True  # text before the first header, lines after a short one, CR
-            return
-        if not record[3]:
-            record[3] = segment.index(b"\n")
-            record[4] = record[3] + 1
-            if record[3] == 0:
-                self.irregular = True
-                return
-        lenc, lenb = record[3], record[4]
-        lines = segment.count(b"\n")
-        full = len(segment) // lenb
-        tail = len(segment) - full * lenb  # a short last line with its newline, if any
-        if full > lines or (tail and full + 1 != lines) or (not tail and full != lines):
+    def _open(self, start: int) -> None:
+        line = b"".join(self.header or [])
+        self.header = None
+        name = line.split(None, 1)
+        if not name or b"\r" in line:
             self.irregular = True
             return
-        if segment[lenc : full * lenb : lenb] != b"\n" * full:
+        self.name, self.start = name[0].decode("latin-1"), start
+        self.rlen = self.lenc = self.line = 0
+        self.short = False
+
+    def _sequence(self, text: bytes, s: int, e: int) -> None:
+        """Sequence bytes ``text[s:e]`` (no header among them), at ``self.line`` bytes into a line."""
+        if self.short or text.find(b"\r", s, e) >= 0:
+            self.irregular = True  # lines after a short one, CR
+            return
+        if not self.lenc:  # the first line sets the width
+            j = text.find(b"\n", s, e)
+            if j < 0:
+                self.line += e - s
+                return
+            self.lenc = self.line + j - s
+            if self.lenc == 0:
+                self.irregular = True  # a blank line
+                return
+            self.rlen += self.lenc
+            self.line, s = 0, j + 1
+            if s == e:
+                return
+        lenc, lenb, p = self.lenc, self.lenc + 1, self.line
+        span = e - s + p  # bytes from the unfinished line's start to e
+        full, tail = divmod(span, lenb)
+        first = s - p + lenc  # where the unfinished line's newline belongs (>= s)
+        if full and text[first : s - p + full * lenb : lenb] != b"\n" * full:
             self.irregular = True
             return
-        if tail:
-            if tail < 2:  # a blank line
-                self.irregular = True
-                return
-            record[5] = True
-        record[1] += full * lenc + max(tail - 1, 0)
+        lines = text.count(b"\n", s, e)
+        if lines == full:  # the tail (if any) is the start of a line still arriving
+            self.line = tail
+        elif tail > 1 and lines == full + 1 and text[e - 1] == 0x0A:  # a short last line
+            self.short, self.line = True, 0
+            self.rlen += tail - 1
+        else:
+            self.irregular = True  # a blank line, lines of other lengths
+            return
+        self.rlen += full * lenc
 
     def _close(self) -> None:
-        if self.current is not None:
-            name, rlen, offset, lenc, lenb, _ = self.current
-            if rlen == 0:
+        if self.name:
+            if self.rlen == 0 or self.line:
                 self.irregular = True  # samtools' way with empty sequences is not worth copying
-            self.records.append((name, rlen, offset, lenc, lenb))
-            self.current = None
+            self.records.append((self.name, self.rlen, self.start, self.lenc, self.lenc + 1))
+            self.name = ""
 
     def finish(self) -> bytes | None:
         """The ``.fai``; None when the layout was not regular (or names repeat)."""
-        if self.carry:
+        if self.header is not None or self.line:
             self.irregular = True  # no newline at the end
         self._close()
         names = [r[0] for r in self.records]

@@ -153,3 +153,68 @@ def test_every_inflater_reads_the_test_genome(inflater):
     data = (ASSETS / GENOME).read_bytes()
     reader_text = b"".join(bgzf.inflate(data[p : p + s], p) for p, s in blocks_of(data))
     assert reader_text == plain_fasta()
+
+
+LAYOUTS = ["regular", "crlf", "blank", "short_middle", "long_middle", "no_newline", "gt_in_line"]
+LAYOUTS += ["text_first", "empty_sequence", "duplicate", "blank_end", "cr_in_sequence"]
+
+
+def fasta_text(rng: random.Random, layout: str) -> bytes:
+    """A FASTA of a few records, bent in the way ``layout`` names (``regular``: not bent)."""
+    records = []
+    for k in range(rng.randint(1, 4)):
+        width = rng.randint(1, 70)
+        length = rng.randint(1, 400)
+        seq = "".join(rng.choice("ACGTN") for _ in range(length))
+        lines = [seq[i : i + width] for i in range(0, length, width)]
+        head = f">s{k}" + (" some description" if rng.random() < 0.5 else "")
+        records.append([head, *lines])
+    target = rng.randrange(len(records))
+    lines = records[target]
+    if layout == "blank":
+        lines.insert(rng.randint(2, len(lines)), "")
+    elif layout in ("short_middle", "long_middle") and len(lines) >= 4:
+        at = rng.randint(1, len(lines) - 3)
+        lines[at] = lines[at][:-1] if layout == "short_middle" else lines[at] + "A"
+    elif layout == "gt_in_line":
+        at = rng.randint(1, len(lines) - 1)
+        lines[at] = ">" + lines[at][1:]
+    elif layout == "empty_sequence":
+        del lines[1:]
+    elif layout == "cr_in_sequence":  # the header is clean, every sequence line ends in CR LF
+        lines[1:] = [line + "\r" for line in lines[1:]]
+    elif layout == "duplicate" and len(records) > 1:
+        records[-1][0] = records[0][0]
+    text = "".join(line + "\n" for record in records for line in record)
+    if layout == "crlf":
+        text = text.replace("\n", "\r\n")
+    elif layout == "no_newline":
+        text = text[:-1]
+    elif layout == "text_first":
+        text = "ACGT\n" + text
+    elif layout == "blank_end":
+        text += "\n"
+    return text.encode()
+
+
+def test_fai_builder_agrees_with_samtools_on_any_layout(tmp_path):
+    """Whatever the layout and however the text is cut, the builder gives samtools' .fai or
+    None (the caller then indexes the slow way); never a different index. Regular layouts
+    always get one."""
+    rng = random.Random(12)
+    for case in range(150):
+        layout = LAYOUTS[case % len(LAYOUTS)]
+        text = fasta_text(rng, layout)
+        path = tmp_path / f"c{case}.fa"
+        path.write_bytes(text)
+        made = subprocess.run(["samtools", "faidx", str(path)], capture_output=True)
+        oracle = Path(f"{path}.fai").read_bytes() if made.returncode == 0 else None
+        builder, pos = bgzf.FaiBuilder(), 0
+        while pos < len(text):
+            step = rng.choice([1, 2, 5, 61, 1000])
+            builder.feed(text[pos : pos + step])
+            pos += step
+        got = builder.finish()
+        assert got is None or got == oracle, (layout, text)
+        if layout == "regular":
+            assert got is not None and got == oracle, text
