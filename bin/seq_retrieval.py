@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def read_once() -> RequestResult:
             if args.access == "range":
-                opened = ranged.open_genome(cache, request.fasta_file_url)
+                hint = [(request.seq_id, region) for region in request.exons + request.cds]
+                opened = ranged.open_genome(cache, request.fasta_file_url, hint)
             else:
                 opened = open_whole(cache, request.fasta_file_url)
             with opened as genome:

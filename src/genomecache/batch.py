@@ -87,7 +87,8 @@ def run_batch(
 
     def opened() -> Any:
         if access == "range":
-            return ranged.open_genome(cache, fasta_file_url)
+            hint = [(r.seq_id, region) for r in pending for region in r.exons + r.cds]
+            return ranged.open_genome(cache, fasta_file_url, hint)
         return open_whole(cache, fasta_file_url)
 
     # Damage found mid-read moves the entry aside (Quarantined): open it once more, which

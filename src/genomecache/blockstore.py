@@ -181,8 +181,8 @@ class GziIndex:
 
     def _probe(self, uoffset: int, average: int) -> tuple[int, int | None]:
         """``(k, None)``: the block holding ``uoffset`` as far as the loaded pages tell, or
-        ``(0, page)``: the page to load before the search can go on. Interpolation (two
-        probes), then bisection."""
+        ``(k, page)``: the page of probe ``k`` to load before the search can go on.
+        Interpolation (two probes), then bisection."""
         lo, hi = 0, self.count  # the answer lies in [lo, hi]
         k = min(self.count, uoffset // average)
         probes = 0
@@ -191,7 +191,7 @@ class GziIndex:
             page = (k - 1) // PAGE
             records = self.pages.get(page)
             if records is None:
-                return 0, page  # read a whole page around the probe: it usually holds the answer
+                return k, page  # read a whole page around the probe: it usually holds the answer
             first, last = page * PAGE + 1, page * PAGE + len(records)
             probes += 1
             if records[0][1] > uoffset:
@@ -224,23 +224,31 @@ class GziIndex:
                 raise IntegrityError(f".gzi page {page} missing")
 
     def prefetch(self, uoffsets: Iterable[int]) -> None:
-        """Load the pages the lookups of ``uoffsets`` need: all pages one probe step needs in
-        one go (ranged GETs in parallel), so a batch of lookups costs a round trip or two, not
-        one per page."""
+        """Load the pages the lookups of ``uoffsets`` need, and those of the next block's start
+        (a block's extent ends there): all pages one probe step needs in one go (ranged GETs in
+        parallel), so a batch of lookups costs a round trip or two, not one per page."""
         pending = set(uoffsets)
         while pending:
             average = self._average()
             wanted: dict[int, list[int]] = {}
             for u in pending:
-                _, page = self._probe(u, average)
+                k, page = self._probe(u, average)
                 if page is not None:
                     wanted.setdefault(page, []).append(u)
+                if k < self.count:  # found or probed: block k's end is block k + 1's start
+                    after = k // PAGE  # the page of record k + 1
+                    if after not in self.pages:
+                        wanted.setdefault(after, [])
             if not wanted:
                 return
             self.ensure_pages(wanted)
             if not any(page in self.pages for page in wanted):
                 return  # find() reports it
             pending = {u for us in wanted.values() for u in us}
+
+    def pages_of(self, first: int, last: int) -> set[int]:
+        """The pages holding the starts of blocks ``first`` to ``last``."""
+        return set(range(self._page_of(first), self._page_of(min(last, self.count)) + 1))
 
 
 # --- the remote file ---------------------------------------------------------------------------
