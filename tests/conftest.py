@@ -68,6 +68,22 @@ def plain_fasta() -> bytes:
     return run("bgzip", "-dc", ASSETS / GENOME).stdout
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """``--collect-only`` lists the tests and stops: no workflow is started.
+
+    pytest-workflow queues every YAML workflow while collecting and starts the queue in its own
+    ``pytest_runtestloop``, which pytest calls before its own (the one that returns early for
+    ``--collect-only``); so listing the tests would run every pipeline, and crash where
+    ``nextflow`` is not on PATH. Answering first, as pytest itself does, stops both.
+    """
+    if not session.config.option.collectonly:
+        return None
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        raise session.Interrupted(f"{session.testsfailed} errors during collection")
+    return True
+
+
 @pytest.fixture(scope="session")
 def variants(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once: the BGZF genome with and without indexes, plain gzip, uncompressed, not-FASTA."""

@@ -69,6 +69,7 @@ def assert_no_task_ran(tmp_path: Path) -> None:
     assert not work.exists() or not any(work.iterdir()), "a task started before the parameters were checked"
 
 
+@pytest.mark.slow  # starts nextflow (>20 s on a loaded 2-core machine)
 def test_every_param_a_profile_or_workflow_reads_is_in_the_schema() -> None:
     declared = set(config_params(None)) | set(config_params(PROFILES))
     missing = (declared | params_read_in_code()) - set(schema_params())
@@ -88,6 +89,7 @@ def test_schema_defaults_match_the_config() -> None:
             assert values[name] == spec["default"], name
 
 
+@pytest.mark.slow  # starts nextflow (>20 s on a loaded 2-core machine)
 def test_help_lists_every_visible_param_grouped_with_defaults_and_exits_0(tmp_path: Path) -> None:
     # --cache-dir: Nextflow also sets cacheDir for it, so it is not an unknown parameter
     done = run_pipeline(tmp_path, "--cache-dir", str(tmp_path / "c"), "--help")
@@ -104,12 +106,14 @@ def test_help_lists_every_visible_param_grouped_with_defaults_and_exits_0(tmp_pa
     assert_no_task_ran(tmp_path)
 
 
+@pytest.mark.slow  # starts nextflow (>20 s on a loaded 2-core machine)
 def test_version_prints_the_manifest_version(tmp_path: Path) -> None:
     done = run_pipeline(tmp_path, "--version")
     assert done.returncode == 0, done.stderr
     assert f"alliance-genome/genome-cache {manifest_version()}" in done.stdout
 
 
+@pytest.mark.slow  # starts nextflow (>20 s on a loaded 2-core machine)
 def test_every_mistake_stops_the_run_before_any_task_each_on_one_line(tmp_path: Path) -> None:
     done = run_pipeline(
         tmp_path,
@@ -140,6 +144,7 @@ def test_every_mistake_stops_the_run_before_any_task_each_on_one_line(tmp_path: 
     assert_no_task_ran(tmp_path)
 
 
+@pytest.mark.slow  # starts nextflow once per case
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -100,6 +100,7 @@ def inspect_containers(tmp_path: Path, *args: str) -> dict[str, str]:
     return {p["name"].split(":")[-1]: p["container"] for p in found}
 
 
+@pytest.mark.slow  # starts nextflow (>20 s on a loaded 2-core machine)
 def test_modules_name_the_versioned_image_and_container_and_pavis_override_outrank_it(tmp_path: Path) -> None:
     version = re.search(r"^\s*version\s*=\s*'([^']+)'", (ROOT / "nextflow.config").read_text(), re.M)
     assert version
