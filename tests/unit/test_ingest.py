@@ -99,3 +99,25 @@ def test_a_bgzf_source_without_its_eof_block_is_the_problem_reported(tmp_path):
     source = (ASSETS / GENOME).read_bytes()[: -len(bgzf.EOF)]
     got = ingest(source, tmp_path / "re.fa.gz")
     assert got.problem is not None and "end-of-file marker missing" in got.problem
+
+
+@pytest.mark.parametrize(
+    "bend",
+    [
+        lambda fai: fai + fai.splitlines(keepends=True)[0],  # a name listed twice
+        lambda fai: fai.replace(b"\t", b" ", 1),  # not tab-separated
+        lambda fai: b"",  # no sequences
+    ],
+)
+def test_a_source_fai_that_is_not_one_is_refused(tmp_path, bend):
+    """The check of a downloaded ``.fai`` (before it is trusted) refuses a malformed one."""
+    from genomecache.errors import IntegrityError
+    from genomecache.fastaformat import check_indexes
+
+    for suffix in ("", ".gzi"):
+        (tmp_path / f"{GENOME}{suffix}").write_bytes((ASSETS / f"{GENOME}{suffix}").read_bytes())
+    (tmp_path / f"{GENOME}.fai").write_bytes(bend((ASSETS / f"{GENOME}.fai").read_bytes()))
+    with pytest.raises(IntegrityError, match=f"{GENOME}: unreadable .fai"):
+        check_indexes(tmp_path / GENOME)
+    (tmp_path / f"{GENOME}.fai").write_bytes((ASSETS / f"{GENOME}.fai").read_bytes())
+    check_indexes(tmp_path / GENOME)
