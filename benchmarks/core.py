@@ -91,8 +91,10 @@ from genomecache import ranged
 from genomecache.cache import GenomeCache
 from genomecache.requests import Region
 regions = json.loads(open(sys.argv[3]).read())
-with ranged.open_genome(GenomeCache(sys.argv[1], progress=False), sys.argv[2]) as genome:
-    genome.prefetch_many((n, Region(s, e)) for n, s, e in regions)
+wanted = [(n, Region(s, e)) for n, s, e in regions]
+# the regions named when opening, as seq_retrieval.py and batches do (samtools gets them up front too)
+with ranged.open_genome(GenomeCache(sys.argv[1], progress=False), sys.argv[2], wanted) as genome:
+    genome.prefetch_many(wanted)
     seqs = [genome.region(n, Region(s, e)) for n, s, e in regions]
     stats = genome.stats
 print(json.dumps({"seconds": time.monotonic() - started, "seqs": seqs, "stats": stats}))
