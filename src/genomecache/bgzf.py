@@ -261,7 +261,7 @@ class StreamChecker:
         self.text = None
 
     def reset(self) -> None:
-        self.tail = b""  # the start of a block whose end has not arrived yet
+        self.tail = bytearray()  # the start of a block whose end has not arrived yet
         self.offset = 0  # compressed offset of tail[0]
         self.uoffset = 0
         self.blocks: list[tuple[int, int, int]] = []
@@ -274,16 +274,25 @@ class StreamChecker:
         base = self.offset + len(self.tail)  # compressed offset of data[0]
         start = 0
         if self.tail:  # the block the last chunk cut: completed from this one's start
-            joined = self.tail + data[: 1 << 17]  # a block and its header are < 64 KiB + 12
+            if len(self.tail) + len(data) < self._need():
+                self.tail += data  # still short of its end: no parsing, no copy of the tail
+                return
+            joined = bytes(self.tail) + data[: 1 << 17]  # a block and its header are < 64 KiB + 12
             used = self._parse(joined, 0, self.offset, limit=1)
             if not used:  # still not whole: this chunk was short
                 self.tail += data
                 return
             start = used - len(self.tail)
-            self.tail = b""
         used = self._parse(data, start, base)
-        self.tail = data[used:]
+        self.tail = bytearray(data[used:])
         self.offset = base + used
+
+    def _need(self) -> int:
+        """The size of the block ``tail`` starts, when its (usual) header is all there; else 0."""
+        if len(self.tail) < HEADER:
+            return 0
+        magic, xlen, sub, slen, bsize = _HEAD.unpack_from(self.tail, 0)
+        return bsize + 1 if magic == MAGIC and xlen == 6 and sub == b"BC" and slen == 2 else 0
 
     def _parse(self, data: bytes, pos: int, base: int, limit: int = 0) -> int:
         """Record and submit the whole blocks of ``data`` from ``pos`` (at most ``limit``);

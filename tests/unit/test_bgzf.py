@@ -74,6 +74,7 @@ def test_good_file_gives_samtools_block_table_and_bgzip_text_however_cut(genome,
         [1 << 20],  # the download's chunk size
         [1] * 40 + [17, 18, 19] * 20 + [65536, 1],  # cuts inside headers and trailers
         [rng.choice([5, 100, 4095, 30000, 70000, 200000]) for _ in range(2000)],
+        [1] * len(data),  # one byte at a time (and not quadratic in the block size)
     ]
     for chunks in cuts:
         got: list[bytes] = []
