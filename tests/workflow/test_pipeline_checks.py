@@ -41,6 +41,8 @@ def assert_proteins_match_oracle(workflow_dir: Path, results: str = "results") -
             f">{request['base_seq_name']}",
             expected_protein(genome(workflow_dir), request),
         ]
+        seqinfo = workflow_dir / f"{results}/sequences/{request['unique_entry_id']}-seqinfo.json"
+        assert json.loads(seqinfo.read_text()) == {request["base_seq_name"]: {}}  # PAVI's, without variants
 
 
 def samtools_indexes(fasta: Path, folder: Path) -> tuple[bytes, bytes]:
