@@ -172,6 +172,7 @@ def test_msa_aligned_seq_info_places_each_variant_in_the_alignment(workflow_dir)
             assert info[name] == {}
 
 
+@pytest.mark.slow  # builds PAVI's oracle venv (pip) on first use; about a second once it exists
 @pytest.mark.workflow(WITH_VARIANTS)
 def test_msa_aligned_seq_info_is_what_pavis_seq_info_align_writes(workflow_dir, tmp_path):
     """PAVI's seq_info_align.py on the pipeline's own seqinfo files and alignment: same JSON."""
