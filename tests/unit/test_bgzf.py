@@ -219,3 +219,23 @@ def test_fai_builder_agrees_with_samtools_on_any_layout(tmp_path):
         assert got is None or got == oracle, (layout, text)
         if layout == "regular":
             assert got is not None and got == oracle, text
+
+
+def test_blocks_with_other_extra_subfields_are_read_like_bgzip_reads_them(genome, tmp_path, inflater):
+    """BGZF allows more gzip extra subfields beside BC (htslib skips them); such blocks take
+    the general header parser, fed whole or cut inside the header."""
+    data = genome.read_bytes()
+    rewritten = bytearray()
+    for pos, size in blocks_of(data)[:-1]:  # all but the EOF block, which is 28 fixed bytes
+        block = data[pos : pos + size]
+        payload = block[18:]  # raw DEFLATE, CRC32, ISIZE
+        extra = b"XY\x03\x00abc" + b"BC\x02\x00" + struct.pack("<H", 12 + 13 + len(payload) - 1)
+        rewritten += block[:10] + struct.pack("<H", len(extra)) + extra + payload
+    rewritten = bytes(rewritten + bgzf.EOF)
+    assert accepted_by("bgzip", rewritten, tmp_path)
+    text = run("bgzip", "-dc", genome).stdout
+    for chunks in ([1 << 20], [7, 13, 20, 30] * 100000):
+        got: list[bytes] = []
+        table = check(rewritten, chunks, got)
+        assert b"".join(got) == text
+        assert len(table) == len(blocks_of(data))
