@@ -29,6 +29,8 @@ from genomecache.requests import Region  # noqa: E402
 from genomecache.retrieval import Genome  # noqa: E402
 from genomecache.sources import RetryPolicy  # noqa: E402
 from tests.support.httpserver import GenomeServer  # noqa: E402
+from tests.support.samtools import decompressed, run, samtools_indexes, samtools_region  # noqa: E402, F401
+from tests.support.scripts import run_script  # noqa: E402
 
 ASSETS = REPO / "assets" / "genome"
 CLI = REPO / "bin" / "genome_cache.py"
@@ -44,28 +46,9 @@ BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b00030000000000000000
 FAST_ENV = {"GENOMECACHE_RETRIES": "3", "GENOMECACHE_BACKOFF": "0.05", "GENOMECACHE_TIMEOUT": "5"}
 
 
-def run(*cmd: str | os.PathLike[str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
-    """Run a command, failing the test with its stderr when it fails."""
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, **kwargs)
-    assert result.returncode == 0, f"{cmd}: {result.stderr.decode(errors='replace')}"
-    return result
-
-
-def samtools_indexes(fasta: Path, workdir: Path) -> tuple[bytes, bytes]:
-    """The ``.fai`` and ``.gzi`` samtools builds for (a copy of) ``fasta``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    copy = workdir / "oracle.fa.gz"
-    shutil.copyfile(fasta, copy)
-    run("samtools", "faidx", copy)
-    return Path(f"{copy}.fai").read_bytes(), Path(f"{copy}.gzi").read_bytes()
-
-
-def samtools_region(fasta: Path | str, region: str) -> bytes:
-    return run("samtools", "faidx", fasta, region).stdout
-
-
 def plain_fasta() -> bytes:
-    return run("bgzip", "-dc", ASSETS / GENOME).stdout
+    """The embedded genome's FASTA text, as bgzip decompresses it."""
+    return decompressed(ASSETS / GENOME)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -202,13 +185,7 @@ def cli(
     *args: str | os.PathLike[str], timeout: float = 60, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     """Run ``bin/genome_cache.py`` as the pipeline does; returns the completed process (text)."""
-    return subprocess.run(
-        [sys.executable, str(CLI), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **FAST_ENV, **(env or {})},
-    )
+    return run_script("genome_cache.py", *args, timeout=timeout, env={**FAST_ENV, **(env or {})})
 
 
 def cache_files(root: Path) -> list[str]:

@@ -7,17 +7,12 @@ so an assembly bug cannot hide behind an oracle that shares it.
 
 from __future__ import annotations
 
-import subprocess
-
 from Bio.Data import CodonTable
 from Bio.Seq import translate
 
+from tests.support.samtools import samtools_bases
 
-def samtools_region(fasta: str, seq_id: str, start: int, end: int, minus: bool = False) -> str:
-    lo, hi = min(start, end), max(start, end)
-    cmd = ["samtools", "faidx", fasta, f"{seq_id}:{lo}-{hi}"] + (["-i"] if minus else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return "".join(out.splitlines()[1:])
+samtools_region = samtools_bases  # the name test_retrieval imports
 
 
 def _bounds(region) -> tuple[int, int, int]:
@@ -31,7 +26,7 @@ def assemble(fasta: str, request: dict, key: str) -> tuple[str, int]:
     """Transcript-order sequence of ``request[key]`` regions and the first region's frame."""
     minus = request["seq_strand"] in ("-", "-1", "neg")
     regions = sorted((_bounds(r) for r in request[key]), key=lambda b: b[0], reverse=minus)
-    seq = "".join(samtools_region(fasta, request["seq_id"], lo, hi, minus) for lo, hi, _ in regions)
+    seq = "".join(samtools_bases(fasta, request["seq_id"], lo, hi, minus) for lo, hi, _ in regions)
     return seq, regions[0][2]
 
 

@@ -28,17 +28,18 @@ def default_manifest() -> Path:
 @cache
 def _table(manifest: Path) -> dict[str, str]:
     """Lower-cased name and assembly -> URL."""
+    table: dict[str, str] = {}
     try:
-        genomes = json.loads(manifest.read_text())["genomes"]
+        for genome in json.loads(manifest.read_text())["genomes"]:
+            for key in ("name", "assembly"):
+                if genome.get(key):
+                    table[str(genome[key]).strip().lower()] = str(genome["url"])
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise GenomeCacheError(f"genome manifest {manifest}: not readable as genomes.json ({exc})") from None
-    table: dict[str, str] = {}
-    for genome in genomes:
-        for key in ("name", "assembly"):
-            if genome.get(key):
-                table[str(genome[key]).strip().lower()] = genome["url"]
+    # a malformed manifest (not a list of objects with "url") is the same one line
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        problem = f"genome manifest {manifest}: not readable as genomes.json ({exc!r})"
+        raise GenomeCacheError(problem) from None
     return table
 
 

@@ -8,16 +8,14 @@ bytes really moved), ``genome_cache.py report`` writes the report.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 import genomecache
 from genomecache.report import build_report, human, summary
-from tests.conftest import GENOME, REPO, cli, serving, settle
-
-CHECK = REPO / "bin" / "check_requests.py"
+from tests.conftest import GENOME, cli, serving, settle
+from tests.support.scripts import run_script
 
 
 def plan(tmp_path: Path, url: str, requests: int) -> Path:
@@ -36,17 +34,9 @@ def plan(tmp_path: Path, url: str, requests: int) -> Path:
     folder = tmp_path / "plan"
     folder.mkdir(exist_ok=True)
     (folder / "payload.json").write_text(json.dumps(payload))
-    done = cli_check(folder)
+    done = run_script("check_requests.py", "payload.json", cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder / "genomes.json"
-
-
-def cli_check(folder: Path):  # type: ignore[no-untyped-def]
-    import subprocess
-
-    return subprocess.run(
-        [sys.executable, str(CHECK), "payload.json"], cwd=folder, capture_output=True, text=True, timeout=60
-    )
 
 
 def report(outdir: Path, receipts: list[Path], genomes: Path, session: str) -> tuple[dict, str]:
