@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,8 @@ from genomecache.errors import RequestError
 from genomecache.requests import parse_request
 from genomecache.retrieval import Genome, run_request
 from genomecache.sources import RetryPolicy
-from genomecache.variant_api import VariantError, VariantSource, parse_answer, prefetch_variants, variant_url
-from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST, TRANSCRIPT_FAILED, VariantDataError
+from genomecache.variant_api import VariantSource
+from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST, TRANSCRIPT_FAILED
 from tests.support.httpserver import GenomeServer
 from tests.support.variant_api import FakeVariantApi
 
@@ -316,74 +315,6 @@ def test_variants_outside_the_regions_or_on_another_sequence_are_skipped(genome_
     assert records["gene_mut"] == REF_PROTEIN and info["gene_mut"] == {"embedded_variants": []}
 
 
-def test_answers_of_both_shapes_and_bad_answers():
-    body = json.dumps(
-        {"location": {"chromosome": "X", "start": 5, "end": 7}, "genomicReferenceSequence": "ACG"}
-    )
-    variant = parse_answer("del1", body.encode())
-    assert (variant.seq_id, variant.start, variant.end, variant.ref, variant.alt, variant.kind) == (
-        "X", 5, 7, "ACG", "", "deletion"
-    )  # fmt: skip
-    real = REPO.parent / "shared" / "pavi"
-    if (real / "variant-api-v9-example.json").is_file():
-        v9 = parse_answer("NC_003284.9:g.5114224C>T", (real / "variant-api-v9-example.json").read_bytes())
-        assert (v9.seq_id, v9.start, v9.end, v9.ref, v9.alt) == ("X", 5114224, 5114224, "C", "T")
-        old = parse_answer(
-            "NC_003284.9:g.5113285_5115215del", (real / "variant-api-example.json").read_bytes()
-        )
-        assert (old.seq_id, old.start, old.end, old.kind, len(old.ref)) == (
-            "X",
-            5113285,
-            5115215,
-            "deletion",
-            1931,
-        )
-    where = '"location": {"chromosome": "X", "start": %d, "end": %d}'
-    bad_answers = [b"not json", b"[]", b"{}", b'{"variantList": [{"curatedVariantGenomicLocations": []}]}']
-    bad_answers.append(("{" + where % (9, 3) + ', "genomicReferenceSequence": "A"}').encode())  # start > end
-    bad_answers.append(("{" + where % (3, 9) + ', "genomicVariantSequence": "A"}').encode())  # insertion span
-    bad_answers.append(("{" + where % (3, 3) + "}").encode())  # no alleles
-    bad_answers.append(
-        (
-            "{" + where % (3, 3) + ', "genomicReferenceSequence": "A", "genomicVariantSequence": "<DEL>"}'
-        ).encode()
-    )
-    dash = parse_answer(
-        "d",
-        (
-            "{" + where % (3, 4) + ', "genomicReferenceSequence": "AC", "genomicVariantSequence": "-"}'
-        ).encode(),
-    )
-    assert (dash.ref, dash.alt, dash.kind) == ("AC", "", "deletion")
-    for bad in bad_answers:
-        with pytest.raises(VariantDataError):
-            parse_answer("v", bad)
-    assert variant_url("http://h/api/variant/", "NC_1.2:g.5A>T") == "http://h/api/variant/NC_1.2:g.5A%3ET"
-    assert variant_url("http://h/v/", "a/b?c#d e") == "http://h/v/a%2Fb%3Fc%23d%20e"
-
-
-def test_each_variant_is_fetched_once_per_cache_and_bad_answers_are_not_cached(tmp_path, cache, api):
-    api.add("NC_1:g.5A>T", "chr1", 5, 5, "A", "T")
-    first = VariantSource(cache, api.base_url)
-    assert first("r1", "NC_1:g.5A>T").alt == "T"
-    assert first("r2", "NC_1:g.5A>T").alt == "T"
-    assert api.log == ["NC_1:g.5A>T"]  # the quoted '>' arrives as the id
-    stored = list((cache.root / "records" / "variant").glob("*.json"))
-    assert len(stored) == 1 and oct(stored[0].stat().st_mode & 0o777) == "0o644"
-    # another process, same cache: no call
-    assert VariantSource(GenomeCache(cache.root), api.base_url)("r3", "NC_1:g.5A>T").start == 5
-    assert api.calls() == 1
-    # an answer without a location: an error naming request and variant, not cached
-    api.raw("V:noloc", b'{"id": "V:noloc", "variantList": []}')
-    for _ in range(2):
-        with pytest.raises(
-            VariantError, match=r"^request r4: variant V:noloc: the answer has no genomic location"
-        ):
-            first("r4", "V:noloc")
-    assert api.calls("V:noloc") == 2
-    assert len(list((cache.root / "records" / "variant").glob("*.json"))) == 1
-
-
 def run_cli(
     genome_path: Path, out: Path, api: FakeVariantApi, req: dict, output_type: str = "protein", fasta=None
 ):  # type: ignore[no-untyped-def]
@@ -491,24 +422,6 @@ def test_our_seqinfo_with_variants_merges_with_the_alignment(genome_path, cache,
     assert placed == [("V:snv", column[1], column[1]), ("V:del", column[2], column[3])]
 
 
-def test_concurrent_lookups_fetch_a_variant_once_and_damaged_records_are_refetched(tmp_path, api):
-    api.add("V:c", "chr1", 5, 5, "A", "T")
-    api.delay = 0.3
-    root = tmp_path / "shared-cache"
-
-    def lookup(_: int) -> str:
-        return VariantSource(GenomeCache(root), api.base_url)("r", "V:c").alt
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        assert list(pool.map(lookup, range(4))) == ["T"] * 4
-    assert api.calls("V:c") == 1
-    [stored] = (root / "records" / "variant").glob("*.json")
-    stored.write_text("{ damaged")
-    assert lookup(0) == "T"
-    assert api.calls("V:c") == 2
-    assert json.loads(stored.read_text())["data"]["alt"] == "T"
-
-
 def test_range_mode_embeds_the_same_from_the_blocks_it_fetched(genome_path, api, tmp_path):
     """Range access prefetches the request's regions; embedding reads nothing else."""
     www = tmp_path / "www"
@@ -540,24 +453,6 @@ def test_range_mode_embeds_the_same_from_the_blocks_it_fetched(genome_path, api,
             assert {k: v.replace("\n", "") for k, v in records.items()} == expected[output_type][0]
             assert json.loads((out / "req1-seqinfo.json").read_text()) == expected[output_type][1]
     assert expected["protein"][0]["gene_mut"] == "MKPGSIHDWQP"
-
-
-def test_prefetched_records_serve_a_later_run_without_api_calls(tmp_path, api):
-    """A writable step (genome download) stores the records; retrieval then asks nothing."""
-    api.add("V:1", "chr1", 5, 5, "A", "T")
-    api.add("V:2", "chr1", 9, 9, "C", "G", shape="v9")
-    requests = [
-        parse_request(request("+", ["V:1", "V:2"])),
-        parse_request(request("+", ["V:2"], unique_entry_id="b")),
-    ]
-    cache = GenomeCache(tmp_path / "c")
-    assert prefetch_variants(cache, requests, api.base_url) == 2
-    assert api.calls() == 2
-    later = VariantSource(GenomeCache(tmp_path / "c"), api.base_url)
-    assert [later("b", v).alt for v in ("V:1", "V:2")] == ["T", "G"]
-    assert api.calls() == 2
-    with pytest.raises(VariantError, match="request b: variant V:404: unknown variant"):
-        prefetch_variants(cache, [parse_request(request("+", ["V:404"], unique_entry_id="b"))], api.base_url)
 
 
 def test_genome_fetch_stores_variant_records_and_fails_on_an_unknown_one_before_downloading(
