@@ -84,6 +84,12 @@ def _unacknowledged(sock: socket.socket) -> int:
         return 0
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5; clients that open many connections at once (range
+    # mode, 16 in flight) would see one-second SYN retries that no real server causes
+    request_queue_size = 128
+
+
 class GenomeServer:
     """Serve ``root`` on 127.0.0.1; ``log`` lists one dict per request."""
 
@@ -105,7 +111,7 @@ class GenomeServer:
         self.retry_after = 1  # seconds, sent with a ``429`` fault
         self.log_file = log_file
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.scheme = "http"
@@ -164,6 +170,10 @@ class GenomeServer:
             # keep-alive connections (the client pools them) close after this long idle, so a
             # finished exchange leaves no handler thread behind for long (tests wait for them)
             timeout = IDLE_SECONDS
+            # headers and body go out in two writes; with Nagle on, a small body on a reused
+            # connection waits ~40 ms for the delayed ACK of the headers. Real servers set
+            # TCP_NODELAY (nginx's default, S3), so range mode's many small answers are timed fairly
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
