@@ -31,6 +31,7 @@ venv-runtime: $(VENV)/.runtime-installed
 $(VENV)/.runtime-installed: requirements/runtime.txt pyproject.toml | $(PY)
 	$(PIP) --require-hashes --no-deps -r requirements/runtime.txt
 	$(PIP) --no-deps -e .
+	$(PY) -m compileall -q src  # tasks import from src/; without .pyc (PYTHONDONTWRITEBYTECODE) each compiles it
 	touch $@
 
 # Runtime + test/dev tools, at the same pins.
@@ -38,6 +39,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: requirements/dev.txt requirements/runtime.txt pyproject.toml | $(PY)
 	$(PIP) --require-hashes --no-deps -r requirements/dev.txt
 	$(PIP) --no-deps -e .
+	$(PY) -m compileall -q src
 	touch $(VENV)/.runtime-installed $@
 
 # Re-lock after editing requirements/*.in (uv from the dev set; bootstrapped if missing).
