@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 NEXTFLOW = ROOT / "scripts/nextflow"
@@ -179,7 +180,7 @@ def test_one_version_everywhere() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "genomecache.__version__"}
     for script in ("genome_cache.py", "seq_retrieval.py"):
-        command = [sys.executable, str(ROOT / "bin" / script), "--version"]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = run_script(script, "--version")
+        assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == f"{script} {version}"
     assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()

@@ -3,7 +3,6 @@
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from genomecache.seqinfo import (
     read_seqinfo,
     write_aligned_seqinfo,
 )
+from tests.support.scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,13 +132,7 @@ def test_write_aligned_seqinfo(tmp_path: Path, aln: Path) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "bin/align_seqinfo.py"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_script("align_seqinfo.py", *args, cwd=cwd)
 
 
 def test_cli_takes_pavis_space_separated_file_list(tmp_path: Path, aln: Path) -> None:

@@ -11,10 +11,8 @@ Transcript T (37 bases): 5'UTR ``GA`` | CDS ``ATG AAA CCC GGG TTT`` / ``CAT GAC 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from genomecache.sources import RetryPolicy
 from genomecache.variant_api import VariantSource
 from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST, TRANSCRIPT_FAILED
 from tests.support.httpserver import GenomeServer
+from tests.support.scripts import run_script
 from tests.support.variant_api import FakeVariantApi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -328,13 +327,8 @@ def run_cli(
         "--base_seq_name", req["base_seq_name"], "--unique_entry_id", req["unique_entry_id"],
         "--variant_api", api.base_url, "--cache_dir", str(out.parent / "cli-cache"),
     ]  # fmt: skip
-    env = {
-        **os.environ,
-        "GENOMECACHE_RETRIES": "3",
-        "GENOMECACHE_BACKOFF": "0.01",
-        "GENOMECACHE_TIMEOUT": "5",
-    }
-    return subprocess.run([sys.executable, str(CLI), *args], cwd=out, capture_output=True, text=True, env=env)
+    env = {"GENOMECACHE_RETRIES": "3", "GENOMECACHE_BACKOFF": "0.01", "GENOMECACHE_TIMEOUT": "5"}
+    return run_script("seq_retrieval.py", *args, cwd=out, env=env)
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:
@@ -404,10 +398,9 @@ def test_our_seqinfo_with_variants_merges_with_the_alignment(genome_path, cache,
         ["clustalo", "-i", "req1-protein.fa", "--outfmt=clustal", "--resno", "-o", "aln", "--force"],
         cwd=tmp_path, check=True, capture_output=True,
     )  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bin" / "align_seqinfo.py"), "--sequence-info-files", "req1-seqinfo.json",
-         "--alignment-result-file", "aln", "--output", "merged.json"],
-        cwd=tmp_path, capture_output=True, text=True,
+    done = run_script(
+        "align_seqinfo.py", "--sequence-info-files", "req1-seqinfo.json",
+        "--alignment-result-file", "aln", "--output", "merged.json", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     merged = json.loads((tmp_path / "merged.json").read_text())
@@ -461,20 +454,16 @@ def test_genome_fetch_stores_variant_records_and_fails_on_an_unknown_one_before_
     """DOWNLOAD_GENOMES (``fetch --requests --variant-api``) stores the run's variant records."""
     api.add("V:1", "chr1", 5, 5, "A", "T")
     url = f"file://{genome_path}"
-    cli_path = REPO / "bin" / "genome_cache.py"
     good = [request("+", ["V:1"]) | {"fasta_file_url": url}]
     bad = [request("+", ["V:404"], unique_entry_id="bad") | {"fasta_file_url": url}]
     (tmp_path / "good.json").write_text(json.dumps(good))
     (tmp_path / "bad.json").write_text(json.dumps(bad))
 
     def fetch(requests_file: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(cli_path), "--quiet", "--cache-dir", str(tmp_path / "c"), "fetch", url]
-            + ["--requests", str(tmp_path / requests_file), "--variant-api", api.base_url],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_script(
+            "genome_cache.py", "--quiet", "--cache-dir", tmp_path / "c", "fetch", url,
+            "--requests", tmp_path / requests_file, "--variant-api", api.base_url,
+        )  # fmt: skip
 
     failed = fetch("bad.json")
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
