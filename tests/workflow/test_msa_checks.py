@@ -21,6 +21,7 @@ from Bio import AlignIO, SeqIO
 
 from tests.differential.pavi_oracle import PAVI, oracle_python
 from tests.oracle import expected_protein
+from tests.support.samtools import decompressed
 
 HERE = Path(__file__).resolve().parent
 WITH_VARIANTS = "protein MSA on the embedded genome with variants"
@@ -39,9 +40,7 @@ def alignment_rows(path: Path) -> dict[str, str]:
 
 def genome_with_snvs(workflow_dir: Path, variants: list[dict]) -> str:
     """A bgzipped, samtools-indexed copy of the embedded genome with each SNV written in."""
-    plain = subprocess.run(
-        ["bgzip", "-dc", str(workflow_dir / "assets/genome/ce.fa.gz")], check=True, capture_output=True
-    ).stdout
+    plain = decompressed(workflow_dir / "assets/genome/ce.fa.gz")
     folder = workflow_dir / "oracle-alt"
     folder.mkdir(exist_ok=True)
     (folder / "plain.fa").write_bytes(plain)

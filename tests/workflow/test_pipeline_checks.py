@@ -5,16 +5,15 @@ One ``workflow`` marker per test: pytest-workflow reads only the closest marker,
 markers would silently check one workflow.
 """
 
-import hashlib
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.oracle import assemble, expected_protein
+from tests.support.digests import sha256
+from tests.support.samtools import samtools_indexes
 
 
 def requests(workflow_dir: Path) -> list[dict]:
@@ -45,14 +44,6 @@ def assert_proteins_match_oracle(workflow_dir: Path, results: str = "results") -
         assert json.loads(seqinfo.read_text()) == {request["base_seq_name"]: {}}  # PAVI's, without variants
 
 
-def samtools_indexes(fasta: Path, folder: Path) -> tuple[bytes, bytes]:
-    """The .fai and .gzi samtools builds for a copy of ``fasta``."""
-    copy = folder / "oracle.fa.gz"
-    shutil.copyfile(fasta, copy)
-    subprocess.run(["samtools", "faidx", str(copy)], check=True)
-    return Path(f"{copy}.fai").read_bytes(), Path(f"{copy}.gzi").read_bytes()
-
-
 def assert_one_verified_entry(workflow_dir: Path, tmp_path: Path) -> dict:
     """The cache holds exactly the source genome, with samtools' indexes, and nothing partial."""
     names = sorted(p.name for p in (workflow_dir / "cache/genomes").iterdir())
@@ -69,7 +60,7 @@ def assert_one_verified_entry(workflow_dir: Path, tmp_path: Path) -> dict:
     fai, gzi = samtools_indexes(source, tmp_path)
     assert (entry / "ce.fa.gz.fai").read_bytes() == fai and (entry / "ce.fa.gz.gzi").read_bytes() == gzi
     record = json.loads((entry / "entry.json").read_text())
-    assert record["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert record["sha256"] == sha256(source)
     return record
 
 
@@ -205,10 +196,7 @@ def test_unknown_seq_id_found_after_caching_keeps_the_verified_genome(workflow_d
     assert (entry / "ce.fa.gz").read_bytes() == source.read_bytes()
     fai, gzi = samtools_indexes(source, tmp_path)  # built by the cache, as samtools builds them
     assert (entry / "ce.fa.gz.fai").read_bytes() == fai and (entry / "ce.fa.gz.gzi").read_bytes() == gzi
-    assert (
-        json.loads((entry / "entry.json").read_text())["sha256"]
-        == hashlib.sha256(source.read_bytes()).hexdigest()
-    )
+    assert json.loads((entry / "entry.json").read_text())["sha256"] == sha256(source)
 
 
 @pytest.mark.workflow("bad input unreachable URL")
