@@ -20,7 +20,6 @@ PAVI's seq_info_align.py and our align_seqinfo.py, which must agree.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -34,6 +33,7 @@ from genomecache.variants import PROTEIN_FAILED, START_CHANGED, STOP_LOST
 from tests.differential import SUMMARY
 from tests.differential.pavi_oracle import PAVI, oracle_python, pavi_copy, run_pavi
 from tests.differential.variant_cases import Case, generated_cases
+from tests.support.scripts import load_script
 from tests.support.variant_api import FakeVariantApi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,15 +46,7 @@ SEED = int(os.environ.get("VARIANT_DIFF_SEED", "20261130"))
 pytestmark = pytest.mark.slow
 
 
-def _load_ours():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("seq_retrieval_cli", OURS)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-our_main = _load_ours()
+our_main = load_script("seq_retrieval.py").main
 
 
 def cli_args(request: dict, output_type: str, unmasked: bool = False) -> list[str]:

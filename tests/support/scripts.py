@@ -1,11 +1,13 @@
-"""Run the ``bin/`` scripts as a pipeline task does: this interpreter, text output captured."""
+"""The ``bin/`` scripts: run as a pipeline task runs them (this interpreter), or loaded in-process."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 BIN = Path(__file__).resolve().parents[2] / "bin"
 
@@ -30,3 +32,12 @@ def run_script(
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def load_script(script: str) -> ModuleType:
+    """``bin/<script>`` imported in this process (its ``main(argv)`` runs without a new interpreter)."""
+    spec = importlib.util.spec_from_file_location(f"bin_{Path(script).stem}", BIN / script)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,7 +4,6 @@ files as one run per request, and a bad request named without losing the good on
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -13,20 +12,13 @@ import pytest
 
 from tests.oracle import expected_protein
 from tests.support.retrieval_args import single_args
+from tests.support.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "assets"
 
 
-def _load_cli():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("seq_retrieval_cli", REPO / "bin" / "seq_retrieval.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-main = _load_cli()
+main = load_script("seq_retrieval.py").main
 
 
 @pytest.fixture
