@@ -86,13 +86,6 @@ def test_what_is_not_a_well_formed_fasta_is_refused_naming_the_file(
         fastaformat.build_indexes(path)
 
 
-def test_header_descriptions_are_not_part_of_the_name(tmp_path: Path) -> None:
-    path = bgzip(tmp_path, "g.fa.gz", b">chr1 assembled 2026\tlen=8\nACGTACGT\n>chr2\nTT\n")
-    fastaformat.build_indexes(path)
-    assert [line.split("\t")[0] for line in Path(f"{path}.fai").read_text().splitlines()] == ["chr1", "chr2"]
-    assert samtools_region(path, "chr1:3-6").split(b"\n")[1] == b"GTAC"
-
-
 def test_eof_marker_tells_a_whole_bgzf_file_from_a_cut_one(genome: Path, tmp_path: Path) -> None:
     data = genome.read_bytes()
     cut = tmp_path / "cut.fa.gz"
