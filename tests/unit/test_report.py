@@ -186,3 +186,19 @@ def test_a_local_genome_copied_in_is_a_local_miss_then_a_hit(tmp_path: Path, gen
         rows[session] = (genome["result"], genome["source"], genome["bytes_downloaded"], genome["requests"])
     size = source.stat().st_size
     assert rows == {"one": ("miss", "local", size, 2), "two": ("hit", "cache", 0, 2)}
+
+
+def test_a_genome_prepared_for_range_reads_is_reported_as_range(tmp_path: Path, genome_dir: Path) -> None:
+    receipt = tmp_path / "receipt.json"
+    with serving(genome_dir) as server:
+        url = server.url(GENOME)
+        done = cli(
+            "--cache-dir", tmp_path / "cache", "-q", "fetch", url, "--access", "range", "--receipt", receipt
+        )
+        assert done.returncode == 0, done.stderr
+        assert settle(server).gets(GENOME, ranged=False) == []  # the body was not downloaded
+    data, text = report(tmp_path / "out", [receipt], plan(tmp_path, url, requests=2), "run-1")
+    [genome] = data["genomes"]
+    assert (genome["result"], genome["source"], genome["requests"]) == ("range", "range", 2)
+    [row] = [line for line in text.splitlines() if line.endswith(url)]
+    assert row.split()[:2] == ["range", "range"]
