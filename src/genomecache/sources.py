@@ -212,7 +212,7 @@ class _Sink:
 
     def _sync(self, fd: int) -> None:
         try:
-            os.fdatasync(fd)
+            getattr(os, "fdatasync", os.fsync)(fd)  # macOS has no fdatasync
         except OSError as exc:  # reported by close(): a later fsync of this file would not see it again
             self.sync_error = exc
 
