@@ -121,3 +121,33 @@ def test_a_source_fai_that_is_not_one_is_refused(tmp_path, bend):
         check_indexes(tmp_path / GENOME)
     (tmp_path / f"{GENOME}.fai").write_bytes((ASSETS / f"{GENOME}.fai").read_bytes())
     check_indexes(tmp_path / GENOME)
+
+
+def test_a_download_flushed_to_disk_behind_itself_is_whole_and_checked(tmp_path, monkeypatch, server):
+    """The download's sink flushes what it wrote every ``SYNC`` bytes on a thread of its own
+    (here every 16 kB: many flushes overlapping writes); the file and its checks are unchanged."""
+    from genomecache import sources
+    from genomecache.locations import parse_location
+
+    flushed: list[int] = []
+    real = getattr(sources.os, "fdatasync", sources.os.fsync)
+
+    def counted(fd: int) -> None:
+        flushed.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(sources._Sink, "SYNC", 16 << 10)
+    monkeypatch.setattr(sources.os, "fdatasync", counted)
+    consumer = Ingest("test source", tmp_path / "re.fa.gz")
+    try:
+        got = sources.download(
+            parse_location(server.url(GENOME)), tmp_path / "g", progress=False, consumer=consumer
+        )
+        done = consumer.finish()
+    finally:
+        consumer.close()
+    assert (tmp_path / "g").read_bytes() == (ASSETS / GENOME).read_bytes() and got.size == len(
+        (ASSETS / GENOME).read_bytes()
+    )
+    assert done.problem is None and bgzf.gzi_bytes(done.blocks) == (ASSETS / f"{GENOME}.gzi").read_bytes()
+    assert flushed  # the flushes did run
