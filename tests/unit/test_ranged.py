@@ -675,9 +675,9 @@ def test_a_range_mode_retrieval_of_an_http_url_loads_no_s3_client_and_no_full_mo
     assert loaded == [], f"range mode of an http URL imported {loaded}"
 
 
-def test_a_batch_of_lookups_reads_its_gzi_pages_in_one_round_trip(cache, httpd, big, monkeypatch):
-    """A large (paged) .gzi: the pages that a batch of regions needs are fetched together, in
-    parallel, not one round trip per page missed by the first guess."""
+@pytest.fixture
+def page_rounds(monkeypatch) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """A paged .gzi (8 records a page, never read whole); each round of page requests is logged."""
     from genomecache import blockstore
 
     monkeypatch.setattr(blockstore, "PAGE", 8)
@@ -691,38 +691,31 @@ def test_a_batch_of_lookups_reads_its_gzi_pages_in_one_round_trip(cache, httpd, 
         return read_pages(source, etag, count, pages)
 
     monkeypatch.setattr(ranged, "_read_pages", counted)
+    return rounds
+
+
+def test_a_batch_of_lookups_reads_its_gzi_pages_in_one_round_trip(cache, httpd, big, page_rounds):
+    """A large (paged) .gzi: the pages that a batch of regions needs are fetched together, in
+    parallel, not one round trip per page missed by the first guess."""
     wanted = regions(big, 40, seed=7, max_len=5000)
     with ranged.open_genome(cache, httpd.url(BIG)) as genome:
-        prepared = len(rounds)  # the last page, fetched while preparing the entry
+        prepared = len(page_rounds)  # the last page, fetched while preparing the entry
         genome.prefetch_many((name, Region(s, e)) for name, s, e in wanted)
-        lookups = rounds[prepared:]
+        lookups = page_rounds[prepared:]
         assert read_all(genome, wanted) == samtools(big, wanted)
-    assert 1 <= len(lookups) <= 2, f"page rounds: {lookups}"
-    assert len(rounds) == prepared + len(lookups), "reading the regions fetched more pages"
+    assert 1 <= len(lookups) <= 2, f"page page_rounds: {lookups}"
+    assert len(page_rounds) == prepared + len(lookups), "reading the regions fetched more pages"
     assert sum(len(r) for r in lookups) > 10
 
 
-def test_a_hint_brings_the_lookup_pages_with_the_preparing_requests(cache, httpd, big, monkeypatch):
+def test_a_hint_brings_the_lookup_pages_with_the_preparing_requests(cache, httpd, big, page_rounds):
     """Regions named when opening (as seq_retrieval.py and batches do): their .gzi pages come
     in the round trip that checks the end-of-file block, so the lookups need no page request."""
-    from genomecache import blockstore
-
-    monkeypatch.setattr(blockstore, "PAGE", 8)
-    monkeypatch.setattr(ranged, "PAGE", 8)
-    monkeypatch.setattr(ranged, "WHOLE_GZI", 0)
-    rounds: list[list[int]] = []
-    read_pages = ranged._read_pages
-
-    def counted(source, etag, count, pages):  # type: ignore[no-untyped-def]
-        rounds.append(sorted(pages))
-        return read_pages(source, etag, count, pages)
-
-    monkeypatch.setattr(ranged, "_read_pages", counted)
     wanted = regions(big, 20, seed=11, max_len=5000)
     hint = [(name, Region(s, e)) for name, s, e in wanted]
     with ranged.open_genome(cache, httpd.url(BIG), hint) as genome:
-        assert len(rounds) == 1 and len(rounds[0]) > 5, rounds
+        assert len(page_rounds) == 1 and len(page_rounds[0]) > 5, page_rounds
         genome.prefetch_many(hint)
         assert read_all(genome, wanted) == samtools(big, wanted)
-    assert len(rounds) == 1, f"lookups fetched pages after the preparing round trip: {rounds[1:]}"
+    assert len(page_rounds) == 1, f"lookups fetched pages after the preparing round trip: {page_rounds[1:]}"
     assert_closed_block_ranges(httpd, big)
