@@ -33,11 +33,8 @@ from tests.conftest import (
     settle,
     small_tmpfs,
 )
+from tests.support.digests import sha256
 from tests.support.retrieval_args import single_args
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def partial_dirs(root: Path) -> list[Path]:

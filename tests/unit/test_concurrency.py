@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import signal
@@ -21,11 +20,8 @@ from genomecache.cache import GenomeCache
 from genomecache.locations import parse_location
 from genomecache.sources import RetryPolicy
 from tests.conftest import CLI, FAST_ENV, GENOME, cli, published, serving, settle
+from tests.support.digests import sha256
 from tests.support.httpserver import GenomeServer
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def start_cli(*args: str | os.PathLike[str], env: dict | None = None) -> subprocess.Popen:

@@ -12,6 +12,7 @@ import pytest
 from genomecache.errors import IntegrityError, SourceError
 from genomecache.locations import parse_location
 from tests.conftest import ASSETS, GENOME, published
+from tests.support.digests import sha256
 
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
@@ -69,10 +70,6 @@ def s3env(endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str
 def anonymous(s3env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CREDENTIALS:
         monkeypatch.delenv(name, raising=False)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 GENOME_BYTES = (ASSETS / GENOME).read_bytes()

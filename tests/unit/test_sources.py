@@ -15,10 +15,7 @@ from genomecache.cache import GenomeCache
 from genomecache.errors import GenomeCacheError, IntegrityError, SourceError
 from genomecache.sources import RetryPolicy
 from tests.conftest import ASSETS, GENOME, cache_files, published, run, samtools_indexes, serving, settle
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from tests.support.digests import sha256
 
 
 def no_partial_downloads(cache: GenomeCache) -> bool:

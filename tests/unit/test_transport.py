@@ -5,7 +5,6 @@ environment when used; 429's Retry-After is honoured; what cannot heal is asked 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import sys
@@ -18,11 +17,8 @@ from genomecache.cache import GenomeCache
 from genomecache.errors import SourceError
 from genomecache.transport import MAX_REDIRECTS, RetryPolicy
 from tests.conftest import CLI, FAST_ENV, GENOME, published, serving, settle
+from tests.support.digests import sha256
 from tests.support.httpserver import MISCOUNT
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def gaps(entries: list[dict]) -> list[float]:
