@@ -5,7 +5,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from genomecache.errors import IntegrityError, RequestError
 from genomecache.requests import parse_payload, parse_request
 from genomecache.retrieval import Genome, retrieve
 from tests.oracle import expected_protein, samtools_region
+from tests.support.scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 GENOME = ROOT / "assets/genome/ce.fa.gz"
@@ -136,12 +136,7 @@ def test_reader_never_rewrites_an_index_that_looks_stale(tmp_path):
 
 
 def run_cli(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "bin/seq_retrieval.py"), *args, "--cache_dir", str(tmp_path / "cache")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    return run_script("seq_retrieval.py", *args, "--cache_dir", tmp_path / "cache", cwd=tmp_path)
 
 
 def test_cli_with_pavi_options_writes_pavi_outputs(tmp_path):
