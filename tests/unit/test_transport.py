@@ -6,8 +6,6 @@ environment when used; 429's Retry-After is honoured; what cannot heal is asked 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -16,9 +14,10 @@ import pytest
 from genomecache.cache import GenomeCache
 from genomecache.errors import SourceError
 from genomecache.transport import MAX_REDIRECTS, RetryPolicy
-from tests.conftest import CLI, FAST_ENV, GENOME, published, serving, settle
+from tests.conftest import FAST_ENV, GENOME, published, serving, settle
 from tests.support.digests import sha256
 from tests.support.httpserver import MISCOUNT
+from tests.support.scripts import run_script
 
 
 def gaps(entries: list[dict]) -> list[float]:
@@ -225,12 +224,7 @@ def test_a_failed_fetch_is_one_line_naming_the_url(tmp_path, server, case, expec
     url = server.url(name) if case != "unknown host" else f"http://genome.invalid/{GENOME}"
     secret_url = url.replace("://", "://reader:PASSW0RD@") + "?X-Amz-Signature=SIGSECRET"
 
-    result = subprocess.run(
-        [sys.executable, CLI, "--cache-dir", tmp_path / "cache", "fetch", secret_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_script("genome_cache.py", "--cache-dir", tmp_path / "cache", "fetch", secret_url, timeout=60)
 
     assert result.returncode == 1 and result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if not line.startswith(("INFO ", "WARNING "))]
