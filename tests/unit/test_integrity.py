@@ -11,20 +11,17 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from genomecache.cache import GenomeCache, healing, resolve_for_reading
-from genomecache.errors import GenomeCacheError, IntegrityError, RequestError
-from genomecache.requests import Region, parse_region, parse_request
+from genomecache.errors import GenomeCacheError, IntegrityError
+from genomecache.requests import Region
 from genomecache.retrieval import Genome
-from genomecache.sizes import parse_size
 from tests.conftest import ASSETS, GENOME, REGIONS, cli, published, read_region, samtools_region, settle
+from tests.support.scripts import run_script
 
 
 def expected(genome_dir: Path, region: str) -> bytes:
@@ -220,60 +217,9 @@ def test_local_bgzf_without_indexes_is_indexed_like_a_remote_one(cache, genome_d
     assert not list(cache.genomes.glob(".partial-*"))
 
 
-# --- sizes, prune -------------------------------------------------------------------------------
+# --- prune -------------------------------------------------------------------------------
 
-KIB, MIB, GIB, TIB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
-
-
-@pytest.mark.parametrize(
-    ("text", "size"),
-    [
-        ("0", 0),
-        ("1024", 1024),
-        ("10B", 10),
-        ("1K", KIB),
-        ("1k", KIB),
-        ("1KB", KIB),
-        ("1KiB", KIB),
-        ("500M", 500 * MIB),
-        ("500MB", 500 * MIB),
-        ("500MiB", 500 * MIB),
-        ("20G", 20 * GIB),
-        ("20GB", 20 * GIB),
-        ("20GiB", 20 * GIB),
-        ("20gib", 20 * GIB),
-        (" 20 G ", 20 * GIB),
-        ("1T", TIB),
-        ("1.5T", TIB * 3 // 2),
-        ("1.5TiB", TIB * 3 // 2),
-        ("0.1T", TIB // 10),
-    ],
-)
-def test_every_unit_is_binary(text, size):
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize(
-    "text", ["", "G", "-1G", "20X", "20 GG", "1.5.5G", "nan", "inf", "1e9", "20P", "2 0G"]
-)
-def test_anything_else_is_refused(text):
-    with pytest.raises(GenomeCacheError, match="not a size"):
-        parse_size(text)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.integers(min_value=0, max_value=10**6),
-    st.sampled_from(["", "K", "M", "G", "T"]),
-    st.sampled_from(["", "i", "B", "iB"]),
-    st.sampled_from(["", " "]),
-    st.booleans(),
-)
-def test_size_property(number, unit, suffix, space, lower):
-    suffix = suffix if unit else suffix.replace("i", "")
-    text = f"{number}{space}{unit}{suffix}"
-    text = text.lower() if lower else text
-    assert parse_size(text) == number * 1024 ** "_KMGT".index(unit or "_")
+GIB = 1 << 30
 
 
 def test_prune_prints_what_it_keeps_and_removes_and_refuses_tiny_sizes(cache, server, cache_root):
@@ -319,35 +265,6 @@ def payload(**extra: object) -> dict:
         "exon_seq_regions": [{"start": 1, "end": 30}],
         **extra,
     }
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("base_seq_name", "x\n>evil"),
-        ("base_seq_name", "a b"),
-        ("base_seq_name", "a>b"),
-        ("base_seq_name", "tab\there"),
-        ("base_seq_name", "nul\x00"),
-        ("base_seq_name", "del\x7f"),
-        ("base_seq_name", "nel\x85"),
-        ("alt_seq_name_suffix", "_alt\n>x"),
-        ("alt_seq_name_suffix", " alt"),
-        ("alt_seq_name_suffix", ">"),
-        ("unique_entry_id", "../x"),
-        ("unique_entry_id", "a/b"),
-        ("unique_entry_id", "a b"),
-        ("unique_entry_id", "x\n"),
-        ("unique_entry_id", ".hidden"),
-        ("unique_entry_id", "x" * 300),
-        ("unique_entry_id", "a>b"),
-    ],
-)
-def test_names_are_data_not_markup(field, value):
-    with pytest.raises(RequestError) as error:
-        parse_request(payload(**{field: value}))
-    assert error.value.field == field
-    assert "\n" not in str(error.value)
 
 
 def test_a_malformed_checksum_fails_before_any_request(cache_root, server):
@@ -406,104 +323,7 @@ def test_a_cold_fetch_with_requests_gets_each_source_file_once(cache_root, serve
     assert Path(f"{fasta}.fai").read_bytes() == (ASSETS / f"{GENOME}.fai").read_bytes()
 
 
-# --- report under concurrency --------------------------------------------------------------------
-
-
-def test_two_sessions_on_one_cold_cache_report_one_miss_and_one_hit(cache_root, server, tmp_path):
-    url = server.url(GENOME)
-    receipts = {s: tmp_path / f"{s}.json" for s in ("run-a", "run-b")}
-    procs = {
-        s: subprocess.Popen(
-            [
-                sys.executable,
-                "bin/genome_cache.py",
-                "--cache-dir",
-                str(cache_root),
-                "-q",
-                "fetch",
-                url,
-                "--session",
-                s,
-                "--receipt",
-                str(receipts[s]),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for s in receipts
-    }
-    for proc in procs.values():
-        assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
-    # storeDir keeps whichever receipt was written last: both runs see that one
-    last = max(receipts.values(), key=lambda p: p.stat().st_mtime_ns)
-    genomes = tmp_path / "genomes.json"
-    genomes.write_text(json.dumps([{"display_url": url, "requests": 3}]))
-    results = {}
-    for session in receipts:
-        out = tmp_path / session
-        result = cli(
-            "--cache-dir",
-            cache_root,
-            "report",
-            last,
-            "--genomes",
-            genomes,
-            "--session",
-            session,
-            "--outdir",
-            out,
-        )
-        assert result.returncode == 0, result.stderr
-        [genome] = json.loads((out / "cache-report.json").read_text())["genomes"]
-        results[session] = (genome["result"], genome["bytes_downloaded"] > 0)
-    assert sorted(results.values()) == [("hit", False), ("miss", True)]
-    assert len(settle(server).gets(GENOME)) == 1
-
-
-# --- region parsing (property) -------------------------------------------------------------------
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.integers(1, 10**9), st.integers(1, 10**9), st.sampled_from(["", " "]), st.booleans())
-def test_region_strings_and_objects_parse_alike_in_either_order(a, b, pad, as_text):
-    value = f"{pad}{a}{pad}..{pad}{b}{pad}" if as_text else {"start": a, "end": b}
-    region = parse_region(value, "R", "exon_seq_regions")
-    assert (region.start, region.end) == (min(a, b), max(a, b))
-    assert region.length == abs(a - b) + 1
-
-
-def region_text(value: object) -> tuple[int, int] | None:
-    """What README's ``"s..e"`` means, decided without the parser: two whole numbers >= 1
-    around one ``..``, spaces allowed; None for anything else (including every non-string)."""
-    if not isinstance(value, str) or value.count("..") != 1:
-        return None
-    parts = [part.strip() for part in value.split("..")]
-    if not all(part.isdecimal() for part in parts) or min(int(part) for part in parts) < 1:
-        return None
-    return int(parts[0]), int(parts[1])
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.one_of(
-        st.text(max_size=20),
-        st.from_regex(r"\s?-?[0-9]{0,3}\s?\.{1,3}\s?-?[0-9]{0,3}\s?", fullmatch=True),  # near misses
-        st.integers(max_value=0),
-        st.floats(),
-        st.none(),
-        st.lists(st.integers()),
-    )
-)
-def test_malformed_regions_are_one_line_request_errors(value):
-    want = region_text(value)
-    if want is None:
-        with pytest.raises(RequestError) as error:
-            parse_region(value, "R", "exon_seq_regions")
-        assert error.value.request_id == "R" and error.value.field.startswith("exon_seq_regions")
-        assert "\n" not in str(error.value)
-    else:
-        region = parse_region(value, "R", "exon_seq_regions")
-        assert (region.start, region.end) == (min(want), max(want))
+# --- entries checked on every open ----------------------------------------------------------------
 
 
 def test_entries_published_before_index_digests_are_checked_against_their_data(cache, server, genome_dir):
@@ -547,9 +367,6 @@ def test_healing_reads_again_after_bit_rot_is_found_mid_read(cache, server, geno
     assert len(settle(server).gets(GENOME)) == 2
 
 
-SEQ_RETRIEVAL = Path(__file__).resolve().parents[2] / "bin" / "seq_retrieval.py"
-
-
 @pytest.mark.parametrize("access", ["full", "range"])
 @pytest.mark.parametrize("damage", ["fai two bytes short", "gzi byte flipped", "bit rot"])
 def test_seq_retrieval_gives_correct_bases_or_one_line_never_a_traceback(
@@ -565,34 +382,19 @@ def test_seq_retrieval_gives_correct_bases_or_one_line_never_a_traceback(
     else:
         DAMAGES[damage](fasta)
     out = tmp_path / "out.fa"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SEQ_RETRIEVAL),
-            "--output_type",
-            "transcript",
-            "--unique_entry_id",
-            "R1",
-            "--base_seq_name",
-            "r1",
+    result = run_script(
+        "seq_retrieval.py",
+        *["--output_type", "transcript", "--unique_entry_id", "R1", "--base_seq_name", "r1"],
+        *[
             "--seq_id",
             "CHROMOSOME_I",
             "--seq_strand",
             "+",
             "--exon_seq_regions",
             '[{"start": 1, "end": 120}]',
-            "--fasta_file_url",
-            f"file://{fasta}",
-            "--cache_dir",
-            str(cache.root),
-            "--sequence_output_file",
-            str(out),
-            "--access",
-            access,
         ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        *["--fasta_file_url", f"file://{fasta}", "--cache_dir", cache.root, "--sequence_output_file", out],
+        *["--access", access],
         cwd=tmp_path,
     )
     # found on open, or mid-read (bit rot): healed in that same call, so always the bases
@@ -647,12 +449,10 @@ def test_batch_heals_bit_rot_found_mid_read_and_finishes_every_request(cache, se
         for i, (start, end) in enumerate(regions)
     ]
     (tmp_path / "batch.json").write_text(json.dumps(batch))
-    result = subprocess.run(
-        [sys.executable, str(SEQ_RETRIEVAL), "--batch", "batch.json", "--output_type", "transcript"]
-        + ["--fasta_file_url", f"file://{fasta}", "--cache_dir", str(cache.root)],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_script(
+        "seq_retrieval.py",
+        *["--batch", "batch.json", "--output_type", "transcript"],
+        *["--fasta_file_url", f"file://{fasta}", "--cache_dir", cache.root],
         cwd=tmp_path,
     )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr

@@ -8,6 +8,8 @@ bytes really moved), ``genome_cache.py report`` writes the report.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,54 @@ def test_a_genome_prepared_for_range_reads_is_reported_as_range(tmp_path: Path, 
     assert (genome["result"], genome["source"], genome["requests"]) == ("range", "range", 2)
     [row] = [line for line in text.splitlines() if line.endswith(url)]
     assert row.split()[:2] == ["range", "range"]
+
+
+def test_two_sessions_on_one_cold_cache_report_one_miss_and_one_hit(cache_root, server, tmp_path):
+    url = server.url(GENOME)
+    receipts = {s: tmp_path / f"{s}.json" for s in ("run-a", "run-b")}
+    procs = {
+        s: subprocess.Popen(
+            [
+                sys.executable,
+                "bin/genome_cache.py",
+                "--cache-dir",
+                str(cache_root),
+                "-q",
+                "fetch",
+                url,
+                "--session",
+                s,
+                "--receipt",
+                str(receipts[s]),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in receipts
+    }
+    for proc in procs.values():
+        assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+    # storeDir keeps whichever receipt was written last: both runs see that one
+    last = max(receipts.values(), key=lambda p: p.stat().st_mtime_ns)
+    genomes = tmp_path / "genomes.json"
+    genomes.write_text(json.dumps([{"display_url": url, "requests": 3}]))
+    results = {}
+    for session in receipts:
+        out = tmp_path / session
+        result = cli(
+            "--cache-dir",
+            cache_root,
+            "report",
+            last,
+            "--genomes",
+            genomes,
+            "--session",
+            session,
+            "--outdir",
+            out,
+        )
+        assert result.returncode == 0, result.stderr
+        [genome] = json.loads((out / "cache-report.json").read_text())["genomes"]
+        results[session] = (genome["result"], genome["bytes_downloaded"] > 0)
+    assert sorted(results.values()) == [("hit", False), ("miss", True)]
+    assert len(settle(server).gets(GENOME)) == 1

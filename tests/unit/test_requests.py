@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genomecache.errors import GenomeCacheError, RequestError
 from genomecache.requests import Region, parse_payload, parse_region, parse_request, parse_strand
@@ -123,3 +125,75 @@ def test_variants_kept_for_a_command_that_embeds_them():
     assert request.variant_ids == ("NC_000067.7:g.1A>G",)
     with pytest.raises(RequestError, match="variant_ids: must be a list of variant id strings"):
         parse_request(with_(variant_ids=[1]), allow_variants=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**9), st.integers(1, 10**9), st.sampled_from(["", " "]), st.booleans())
+def test_region_strings_and_objects_parse_alike_in_either_order(a, b, pad, as_text):
+    value = f"{pad}{a}{pad}..{pad}{b}{pad}" if as_text else {"start": a, "end": b}
+    region = parse_region(value, "R", "exon_seq_regions")
+    assert (region.start, region.end) == (min(a, b), max(a, b))
+    assert region.length == abs(a - b) + 1
+
+
+def region_text(value: object) -> tuple[int, int] | None:
+    """What README's ``"s..e"`` means, decided without the parser: two whole numbers >= 1
+    around one ``..``, spaces allowed; None for anything else (including every non-string)."""
+    if not isinstance(value, str) or value.count("..") != 1:
+        return None
+    parts = [part.strip() for part in value.split("..")]
+    if not all(part.isdecimal() for part in parts) or min(int(part) for part in parts) < 1:
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=20),
+        st.from_regex(r"\s?-?[0-9]{0,3}\s?\.{1,3}\s?-?[0-9]{0,3}\s?", fullmatch=True),  # near misses
+        st.integers(max_value=0),
+        st.floats(),
+        st.none(),
+        st.lists(st.integers()),
+    )
+)
+def test_malformed_regions_are_one_line_request_errors(value):
+    want = region_text(value)
+    if want is None:
+        with pytest.raises(RequestError) as error:
+            parse_region(value, "R", "exon_seq_regions")
+        assert error.value.request_id == "R" and error.value.field.startswith("exon_seq_regions")
+        assert "\n" not in str(error.value)
+    else:
+        region = parse_region(value, "R", "exon_seq_regions")
+        assert (region.start, region.end) == (min(want), max(want))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("base_seq_name", "x\n>evil"),
+        ("base_seq_name", "a b"),
+        ("base_seq_name", "a>b"),
+        ("base_seq_name", "tab\there"),
+        ("base_seq_name", "nul\x00"),
+        ("base_seq_name", "del\x7f"),
+        ("base_seq_name", "nel\x85"),
+        ("alt_seq_name_suffix", "_alt\n>x"),
+        ("alt_seq_name_suffix", " alt"),
+        ("alt_seq_name_suffix", ">"),
+        ("unique_entry_id", "../x"),
+        ("unique_entry_id", "a/b"),
+        ("unique_entry_id", "a b"),
+        ("unique_entry_id", "x\n"),
+        ("unique_entry_id", ".hidden"),
+        ("unique_entry_id", "x" * 300),
+        ("unique_entry_id", "a>b"),
+    ],
+)
+def test_names_are_data_not_markup(field, value):
+    with pytest.raises(RequestError) as error:
+        parse_request(with_(**{field: value}))
+    assert error.value.field == field
+    assert "\n" not in str(error.value)
