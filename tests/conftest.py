@@ -199,6 +199,11 @@ def published(root: Path) -> list[str]:
     return sorted(p.name for p in genomes.iterdir() if not p.name.startswith(".")) if genomes.exists() else []
 
 
+def no_partial_downloads(cache: GenomeCache) -> bool:
+    """No download in progress or left behind, by the cache's account and on disk."""
+    return cache.status()["partial_downloads"] == [] and not list(cache.genomes.glob(".partial-*/*"))
+
+
 @contextlib.contextmanager
 def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` (e.g. ``20m``) mounted at ``mount`` for a full-disk test; skips

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 
@@ -38,6 +39,18 @@ def samtools_bases(
     cmd = ["samtools", "faidx", str(fasta), f"{seq_id}:{lo}-{hi}"] + (["-i"] if minus else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return "".join(out.splitlines()[1:])
+
+
+def samtools_regions(fasta: Path, wanted: list[tuple[str, int, int]], minus: bool = False) -> list[str]:
+    """The sequences of many ``(seq_id, start, end)`` regions in one ``samtools faidx -r`` call
+    (reverse-complemented with ``-i`` when ``minus``)."""
+    listing = fasta.parent / f"regions-{os.getpid()}-{uuid.uuid4().hex}.txt"
+    listing.write_text("".join(f"{n}:{s}-{e}\n" for n, s, e in wanted))
+    try:
+        out = run("samtools", "faidx", fasta, "-r", listing, *(["-i"] if minus else [])).stdout.decode()
+    finally:
+        listing.unlink()
+    return ["".join(record.splitlines()[1:]) for record in out.split(">")[1:]]
 
 
 def decompressed(bgzf: str | os.PathLike[str]) -> bytes:

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,6 @@ from tests.conftest import (
     BGZF_EOF,
     GENOME,
     REGIONS,
-    REPO,
     cli,
     plain_fasta,
     published,
@@ -35,6 +33,7 @@ from tests.conftest import (
 )
 from tests.support.digests import sha256
 from tests.support.retrieval_args import single_args
+from tests.support.scripts import run_script
 
 
 def partial_dirs(root: Path) -> list[Path]:
@@ -540,13 +539,8 @@ def test_full_mode_reads_from_a_read_only_cache_give_samtools_bases(
             "seq_strand": "+",
         }
         request["exon_seq_regions"] = [{"start": 500000, "end": 500300}]
-        script = subprocess.run(
-            [sys.executable, str(REPO / "bin" / "seq_retrieval.py")]
-            + single_args(request, f"file://{fasta}", view, "transcript"),
-            capture_output=True,
-            text=True,
-            cwd=out,
-            timeout=120,
+        script = run_script(
+            "seq_retrieval.py", *single_args(request, f"file://{fasta}", view, "transcript"), cwd=out
         )
 
     assert by_url == want and by_file == want

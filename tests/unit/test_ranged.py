@@ -28,6 +28,7 @@ from genomecache.requests import Region
 from genomecache.retrieval import Genome
 from tests.conftest import ASSETS, FAST_ENV, GENOME, cli, run, settle
 from tests.support.httpserver import GenomeServer
+from tests.support.samtools import samtools_regions as samtools
 
 BIG = "big.fa.gz"
 EOF_BYTES = 28
@@ -113,15 +114,6 @@ def regions(fasta: Path, count: int, seed: int, max_len: int = 150_000) -> list[
                 if 40 < pos < rlen - 40:
                     found += [(name, pos - 30, pos + 30), (name, pos, pos + 9), (name, pos - 20, pos - 1)]
     return found
-
-
-def samtools(fasta: Path, wanted: list[tuple[str, int, int]], minus: bool = False) -> list[str]:
-    """The regions' sequences by ``samtools faidx`` (reverse-complemented with ``-i``)."""
-    listing = fasta.parent / f"regions-{os.getpid()}-{random.random():.9f}.txt"
-    listing.write_text("".join(f"{n}:{s}-{e}\n" for n, s, e in wanted))
-    out = run("samtools", "faidx", fasta, "-r", listing, *(["-i"] if minus else [])).stdout.decode()
-    listing.unlink()
-    return ["".join(record.splitlines()[1:]) for record in out.split(">")[1:]]
 
 
 def fasta_gets(server: GenomeServer, name: str = BIG) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -14,13 +13,18 @@ import pytest
 from genomecache.cache import GenomeCache
 from genomecache.errors import GenomeCacheError, IntegrityError, SourceError
 from genomecache.sources import RetryPolicy
-from tests.conftest import ASSETS, GENOME, cache_files, published, run, samtools_indexes, serving, settle
+from tests.conftest import (
+    ASSETS,
+    GENOME,
+    cache_files,
+    no_partial_downloads,
+    published,
+    run,
+    samtools_indexes,
+    serving,
+    settle,
+)
 from tests.support.digests import sha256
-
-
-def no_partial_downloads(cache: GenomeCache) -> bool:
-    return cache.status()["partial_downloads"] == [] and not list(cache.genomes.glob(".partial-*/*"))
-
 
 # --- resume and retry -------------------------------------------------------------------------
 
@@ -274,32 +278,6 @@ def test_server_refusing_head_is_asked_for_one_byte(cache, server, genome_dir):
     assert got.size == (genome_dir / GENOME).stat().st_size
 
 
-def test_credentials_in_the_url_are_sent_as_basic_auth(cache, server, genome_dir):
-    base = server.httpd.RequestHandlerClass
-    expected = "Basic " + base64.b64encode(b"reader:s3cr%t").decode()
-    seen: list[str | None] = []
-
-    class NeedsAuth(base):  # type: ignore[misc, valid-type]
-        def _serve(self, head: bool) -> None:
-            seen.append(self.headers.get("Authorization"))
-            if self.headers.get("Authorization") != expected:
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="genomes"')
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            super()._serve(head)
-
-    server.httpd.RequestHandlerClass = NeedsAuth
-    url = server.url(GENOME).replace("127.0.0.1", "reader:s3cr%25t@127.0.0.1")
-
-    got = cache.ensure(url)
-
-    assert sha256(Path(got.fasta)) == sha256(genome_dir / GENOME)
-    assert seen and set(seen) == {expected}
-    assert got.url == server.url(GENOME)
-
-
 def test_local_file_is_cached_without_network(cache, genome_dir):
     weird = genome_dir / "my genome #1.fa"
     weird.write_bytes((genome_dir / "ce.fa").read_bytes())
@@ -309,114 +287,6 @@ def test_local_file_is_cached_without_network(cache, genome_dir):
     assert got.source == "local"  # copied into the cache (no network), converted to BGZF
     assert Path(got.fasta).name.endswith(".gz")
     assert cache.ensure(str(weird)).source == "cache"
-
-
-# --- redirects (issue 8 item 8) -------------------------------------------------------------------
-
-
-def test_a_redirected_genome_is_sent_once(cache, server, genome_dir):
-    """HEAD stays HEAD across a redirect, and the body is fetched once, from where it led."""
-    size = (genome_dir / GENOME).stat().st_size
-    server.redirects["/moved/ce.fa.gz"] = (301, f"/{GENOME}")
-
-    got = cache.ensure(server.url("moved/ce.fa.gz"))
-
-    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
-    log = settle(server).log
-    moved = [(e["method"], e["status"]) for e in log if e["path"] == "/moved/ce.fa.gz"]
-    assert moved == [("HEAD", 301)], "one probe of the old URL; the download goes straight to the new one"
-    assert [(e["method"], e["status"], e["bytes"]) for e in log if e["path"] == f"/{GENOME}"] == [
-        ("HEAD", 200, 0),
-        ("GET", 200, size),
-    ]
-
-
-@pytest.mark.parametrize("target", ["ftp://127.0.0.1/ce.fa.gz", "file:///etc/passwd", "gopher://x/y"])
-def test_a_redirect_to_another_scheme_is_refused(cache, server, target):
-    server.redirects["/away.fa.gz"] = (302, target)
-
-    with pytest.raises(SourceError, match=r"away\.fa\.gz: redirected to .*only http and https"):
-        cache.ensure(server.url("away.fa.gz"))
-
-    assert [(e["method"], e["path"]) for e in settle(server).log] == [("HEAD", "/away.fa.gz")]
-    assert published(cache.root) == [] and no_partial_downloads(cache)
-
-
-def test_a_redirect_loop_stops_after_five_hops(cache, server):
-    for hop in range(10):
-        server.redirects[f"/hop{hop}.fa.gz"] = (307, f"/hop{hop + 1}.fa.gz")
-
-    with pytest.raises(SourceError, match=r"hop0\.fa\.gz: more than 5 redirects"):
-        cache.ensure(server.url("hop0.fa.gz"))
-
-    assert [e["path"] for e in settle(server).log] == [f"/hop{i}.fa.gz" for i in range(6)]
-
-
-def test_credentials_do_not_follow_a_redirect_to_another_host(cache, server, genome_dir):
-    server.redirects["/private/ce.fa.gz"] = (302, f"http://localhost:{server.port}/{GENOME}")
-    url = server.url("private/ce.fa.gz").replace("127.0.0.1", "reader:pw@127.0.0.1")
-
-    got = cache.ensure(url)
-
-    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
-    log = settle(server).log
-    assert [e["auth"] for e in log if e["path"] == "/private/ce.fa.gz"] == [True]
-    assert [e["auth"] for e in log if e["path"] == f"/{GENOME}"] == [False, False]
-
-
-@pytest.fixture
-def tls_files(tmp_path: Path) -> tuple[str, str]:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    run(
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-    )  # fmt: skip
-    return str(cert), str(key)
-
-
-def test_https_is_never_downgraded_to_http(cache, server, genome_dir, tls_files, monkeypatch):
-    monkeypatch.setenv("SSL_CERT_FILE", tls_files[0])  # trust the test certificate
-    with serving(genome_dir, tls=tls_files) as secure:
-        secure.redirects["/down.fa.gz"] = (302, server.url(GENOME))
-        secure.redirects["/up.fa.gz"] = (302, f"https://127.0.0.1:{secure.port}/{GENOME}")
-
-        with pytest.raises(SourceError, match=r"redirected from https to http"):
-            cache.ensure(secure.url("down.fa.gz"))
-        assert settle(server).log == [], "the http URL was never asked"
-
-        got = cache.ensure(secure.url("up.fa.gz"))  # https -> https is fine
-        assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
-
-
-# --- one transport: what cannot heal is not retried; logs never carry secrets ---------------------
-
-
-def test_an_unknown_host_is_not_retried(cache, caplog):
-    caplog.set_level("DEBUG")
-    with pytest.raises(SourceError, match=r"genome\.invalid/.*: unknown host"):
-        cache.ensure("http://genome.invalid/ce.fa.gz")
-    assert "Retrying" not in caplog.text and "retry" not in caplog.text.lower()
-    assert published(cache.root) == [] and no_partial_downloads(cache)
-
-
-def test_403_is_not_retried(cache, server):
-    server.answers[f"/{GENOME}"] = 403
-    with pytest.raises(SourceError, match=r"ce\.fa\.gz: HTTP 403"):
-        cache.ensure(server.url(GENOME))
-    # HEAD refused (as for presigned URLs), then one GET: neither repeated
-    assert [(e["method"], e["status"]) for e in settle(server).log] == [("HEAD", 403), ("GET", 403)]
-
-
-def test_retries_logged_by_urllib3_carry_no_signature(cache, server, genome_dir, caplog):
-    caplog.set_level("DEBUG")
-    server.faults[f"/{GENOME}"] += ["503", "reset"]
-    url = server.url(GENOME) + "?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=SECRET-ab12"
-    got = cache.ensure(url.replace("127.0.0.1", "user:PASSWORD-9@127.0.0.1"))
-    assert Path(got.fasta).read_bytes() == (genome_dir / GENOME).read_bytes()
-    assert any(r.name.startswith("urllib3") for r in caplog.records), "urllib3 logged its requests"
-    assert "?<redacted>" in caplog.text, "the query was logged, redacted"
-    for secret in ("SECRET-ab12", "AKIAEXAMPLE", "PASSWORD-9"):
-        assert secret not in caplog.text
 
 
 # --- one pass over the bytes: recompression and checks while downloading ---------------------------
