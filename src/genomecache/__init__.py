@@ -12,4 +12,5 @@ Modules, in the order data flows through them:
 - ``report`` and ``seqinfo``: the per-run cache report; seqinfo merged with the alignment.
 """
 
-__version__ = "0.2.0"  # the one version: nextflow.config manifest.version matches (tests/integration/test_params.py)
+# the one version: nextflow.config manifest.version matches (tests/integration/test_params.py)
+__version__ = "0.2.0"
