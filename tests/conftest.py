@@ -31,6 +31,7 @@ from genomecache.sources import RetryPolicy  # noqa: E402
 from tests.support.httpserver import GenomeServer  # noqa: E402
 from tests.support.samtools import decompressed, run, samtools_indexes, samtools_region  # noqa: E402, F401
 from tests.support.scripts import run_script  # noqa: E402
+from tests.support.variant_api import FakeVariantApi  # noqa: E402
 
 ASSETS = REPO / "assets" / "genome"
 CLI = REPO / "bin" / "genome_cache.py"
@@ -179,6 +180,13 @@ def cache_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def cache(cache_root: Path, policy: RetryPolicy) -> GenomeCache:
     return GenomeCache(cache_root, policy=policy, progress=False)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeVariantApi]:
+    """A loopback variant API (PAVI's answer shapes) that counts its calls and can be taken down."""
+    with FakeVariantApi() as server:
+        yield server
 
 
 def cli(

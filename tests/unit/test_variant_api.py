@@ -15,13 +15,6 @@ from genomecache.sources import RetryPolicy
 from genomecache.variant_api import VariantError, VariantSource, parse_answer, prefetch_variants, variant_url
 from genomecache.variants import VariantDataError
 from tests.conftest import REPO
-from tests.support.variant_api import FakeVariantApi
-
-
-@pytest.fixture
-def api():  # type: ignore[no-untyped-def]
-    with FakeVariantApi() as server:
-        yield server
 
 
 @pytest.fixture

@@ -114,12 +114,6 @@ def t_insertion(api: FakeVariantApi, vid: str, strand: str, t: int, alt: str) ->
 
 
 @pytest.fixture
-def api():  # type: ignore[no-untyped-def]
-    with FakeVariantApi() as server:
-        yield server
-
-
-@pytest.fixture
 def cache(tmp_path: Path) -> GenomeCache:
     return GenomeCache(tmp_path / "cache", policy=RetryPolicy(attempts=2, backoff=0.01, timeout=5))
 
