@@ -29,6 +29,7 @@ from genomecache.retrieval import Genome
 from tests.conftest import ASSETS, FAST_ENV, GENOME, cli, run, settle
 from tests.support.httpserver import GenomeServer
 from tests.support.samtools import samtools_regions as samtools
+from tests.support.scripts import run_script
 
 BIG = "big.fa.gz"
 EOF_BYTES = 28
@@ -265,34 +266,15 @@ def seq_retrieval(
 ) -> str:
     """Run bin/seq_retrieval.py as the pipeline does; the transcript FASTA it writes."""
     workdir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SEQ_RETRIEVAL),
-            "--output_type",
-            "transcript",
-            "--unique_entry_id",
-            "t1",
-            "--base_seq_name",
-            "t1",
-            "--seq_id",
-            seq_id,
-            "--seq_strand",
-            strand,
-            "--fasta_file_url",
-            url,
-            "--exon_seq_regions",
-            json.dumps([{"start": s, "end": e} for s, e in exons]),
-            "--cache_dir",
-            str(cache_root),
-            "--access",
-            access,
-        ],
+    result = run_script(
+        "seq_retrieval.py",
+        *["--output_type", "transcript", "--unique_entry_id", "t1", "--base_seq_name", "t1"],
+        *["--seq_id", seq_id, "--seq_strand", strand, "--fasta_file_url", url],
+        *["--exon_seq_regions", json.dumps([{"start": s, "end": e} for s, e in exons])],
+        *["--cache_dir", cache_root, "--access", access],
         cwd=workdir,
-        capture_output=True,
-        text=True,
+        env=FAST_ENV,
         timeout=60,
-        env={**os.environ, **FAST_ENV},
     )
     assert result.returncode == 0, result.stderr
     return (workdir / "t1-transcript.fa").read_text()
