@@ -64,6 +64,10 @@ class FaiRecord(NamedTuple):
     lenc: int
     lenb: int
 
+    def at(self, p0: int) -> int:
+        """Uncompressed offset of base ``p0`` (0-based) of this sequence in the FASTA text."""
+        return self.offset + (p0 // self.lenc) * self.lenb + p0 % self.lenc
+
 
 def parse_fai(data: bytes) -> dict[str, FaiRecord]:
     """The ``.fai`` records by name; ValueError when malformed."""
@@ -82,6 +86,11 @@ def parse_fai(data: bytes) -> dict[str, FaiRecord]:
 
 
 # --- the .gzi, whole or by page -------------------------------------------------------------
+
+
+def page_of(k: int) -> int:
+    """The ``.gzi`` page holding the start of block ``k`` (record ``k``; block 0 starts at 0)."""
+    return (max(k, 1) - 1) // PAGE
 
 
 class GziIndex:
@@ -163,9 +172,6 @@ class GziIndex:
             return None
         return self.point(k + 1)[1] - self.point(k)[1]
 
-    def _page_of(self, k: int) -> int:
-        return (max(k, 1) - 1) // PAGE
-
     def _average(self) -> int:
         """Uncompressed bytes per block, from the furthest record loaded (bgzip: 65280)."""
         if not self.pages:
@@ -188,7 +194,7 @@ class GziIndex:
         probes = 0
         while lo < hi:
             k = min(max(k, lo + 1), hi)  # probe k in (lo, hi]
-            page = (k - 1) // PAGE
+            page = page_of(k)
             records = self.pages.get(page)
             if records is None:
                 return k, page  # read a whole page around the probe: it usually holds the answer
@@ -236,7 +242,7 @@ class GziIndex:
                 if page is not None:
                     wanted.setdefault(page, []).append(u)
                 if k < self.count:  # found or probed: block k's end is block k + 1's start
-                    after = k // PAGE  # the page of record k + 1
+                    after = page_of(k + 1)
                     if after not in self.pages:
                         wanted.setdefault(after, [])
             if not wanted:
@@ -248,7 +254,7 @@ class GziIndex:
 
     def pages_of(self, first: int, last: int) -> set[int]:
         """The pages holding the starts of blocks ``first`` to ``last``."""
-        return set(range(self._page_of(first), self._page_of(min(last, self.count)) + 1))
+        return set(range(page_of(first), page_of(min(last, self.count)) + 1))
 
 
 # --- the remote file ---------------------------------------------------------------------------
@@ -517,11 +523,7 @@ class RangedFasta:
 
     def byte_range(self, record: FaiRecord, start: int, end: int) -> tuple[int, int]:
         """Uncompressed ``[first, last + 1)`` holding bases ``start..end`` (1-based, closed)."""
-
-        def at(p0: int) -> int:
-            return record.offset + (p0 // record.lenc) * record.lenb + p0 % record.lenc
-
-        return at(start - 1), at(end - 1) + 1
+        return record.at(start - 1), record.at(end - 1) + 1
 
     def blocks(self, name: str, start: int, end: int) -> range:
         record = self.index[name]

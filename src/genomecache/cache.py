@@ -250,8 +250,7 @@ class SpaceCheck:
     def feed(self, data: bytes) -> None:
         if not self.sniffed and data:
             self.sniffed = True
-            bgzf_head = data[:4] == b"\x1f\x8b\x08\x04" and data[12:14] == b"BC"
-            if self.size is not None and not bgzf_head:  # recompressed to BGZF beside the download
+            if self.size is not None and not bgzf.is_bgzf(data):  # recompressed to BGZF beside the download
                 need = self.size * 11 // 10 if data[:2] == b"\x1f\x8b" else self.size // 2
                 self._need(need, "its BGZF copy")
         self.inner.feed(data)
@@ -320,9 +319,10 @@ class GenomeCache:
 
     def source_index(self, location: Location, suffix: str) -> bytes | None:
         """The source's ``.fai``/``.gzi`` (small files), kept for this process's download of it."""
-        blob = sources.fetch_small(location.sibling(suffix), self.policy)
+        index = location.sibling(suffix)
+        blob = sources.fetch_small(index, self.policy)
         if blob:
-            self._fetched_indexes[location.sibling(suffix).url] = blob
+            self._fetched_indexes[index.url] = blob
         return blob
 
     # --- paths ---------------------------------------------------------------------------
@@ -822,9 +822,10 @@ class GenomeCache:
         """The source's ``.fai`` and ``.gzi`` (None for each that cannot be had)."""
         blobs: dict[str, bytes | None] = {".fai": None, ".gzi": None}
         for suffix in blobs:
-            remembered = self._fetched_indexes.pop(location.sibling(suffix).url, None)
+            index = location.sibling(suffix)
+            remembered = self._fetched_indexes.pop(index.url, None)
             try:
-                blobs[suffix] = remembered or sources.fetch_small(location.sibling(suffix), self.policy)
+                blobs[suffix] = remembered or sources.fetch_small(index, self.policy)
             except SourceError as exc:
                 log.warning("%s; building indexes instead", exc)
             if not blobs[suffix]:

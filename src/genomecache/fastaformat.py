@@ -156,9 +156,7 @@ def _check_record(label: str, name: str, rec, read, total: int) -> None:  # type
         raise bad("does not start with a line of bases")
     if rec.rlen > rec.lenc and first[rec.lenc :] not in (b"\n", b"\r\n"):
         raise bad(f"lines are not {rec.lenc} bases long")
-    last = rec.rlen - 1
-    at = rec.offset + (last // rec.lenc) * rec.lenb + last % rec.lenc
-    tail = read(at, 3 + newline)
+    tail = read(rec.at(rec.rlen - 1), 3 + newline)
     after = tail[1:].lstrip(b"\r\n")
     if (
         not _BASES.fullmatch(tail[:1].decode("latin-1"))

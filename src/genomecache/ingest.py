@@ -89,6 +89,7 @@ class Ingest:
         self.algorithms = {"sha256", *(algorithms or ())}
         self.hasher: _Hasher | None = None
         self.writer: bgzf.Writer | None = None
+        self.fai_dropped = False  # the source's own indexes came (drop_fai): no .fai to build
         self.reset()
 
     def begin(self, info) -> None:  # type: ignore[no-untyped-def]
@@ -104,9 +105,8 @@ class Ingest:
         """The source's indexes came: building a ``.fai`` from a BGZF source's text is not needed."""
         self.fai_dropped = True
         self.fai = None
-        checker = self.checker if hasattr(self, "checker") else None
-        if checker is not None:
-            checker.stop_text()
+        if self.checker is not None:
+            self.checker.stop_text()
 
     def reset(self) -> None:
         """Start over (the source restarted from byte 0)."""
@@ -120,7 +120,7 @@ class Ingest:
         self.member_open = False
         self.text_seen = False
         self.problem: str | None = None
-        self.fai = None if getattr(self, "fai_dropped", False) else bgzf.FaiBuilder()
+        self.fai = None if self.fai_dropped else bgzf.FaiBuilder()
 
     def close(self) -> None:
         """Release threads and files (after a failure)."""

@@ -54,6 +54,7 @@ from .blockstore import (
     Remote,
     RemoteChanged,
     page_name,
+    page_of,
 )
 from .blockstore import parse_fai as _parse_fai
 from .cache import (
@@ -240,12 +241,10 @@ def _hinted_pages(fai: dict[str, FaiRecord], count: int, hint: Iterable[tuple[st
         if record is None:
             continue
         for pos in (max(1, min(region.start, region.end)), min(record.rlen, max(region.start, region.end))):
-            p0 = max(0, pos - 1)
-            u = record.offset + p0 // record.lenc * record.lenb + p0 % record.lenc
-            k = min(count, u // bgzf.MAX_DATA)
-            pages.add((max(k, 1) - 1) // PAGE)
+            k = min(count, record.at(max(0, pos - 1)) // bgzf.MAX_DATA)
+            pages.add(page_of(k))
             if k < count:
-                pages.add(k // PAGE)  # block k ends where block k + 1 starts
+                pages.add(page_of(k + 1))  # block k ends where block k + 1 starts
     return pages
 
 

@@ -437,14 +437,7 @@ class HttpSource:
 
     def read(self, start: int, end: int, etag: str | None = None) -> bytes:
         """Exactly bytes ``[start, end)``; :class:`RangesIgnored` when the server sends the whole file."""
-        headers = {"Accept-Encoding": "identity", "Range": f"bytes={start}-{end - 1}"}
-        if etag and not etag.startswith("W/"):
-            headers["If-Match"] = etag  # a changed file answers 412, not other bytes
-        response = self._request("GET", headers)
-        if response.status != 206:
-            response.close()  # never read a whole genome we did not ask for
-            raise RangesIgnored(f"{self.display}: the server ignores Range requests")
-        return _exact(b"".join(_chunks(response)), end - start)
+        return _exact(self._ranged(f"bytes={start}-{end - 1}", etag)[0], end - start)
 
     def read_upto(
         self, start: int, end: int, etag: str | None = None
@@ -460,10 +453,10 @@ class HttpSource:
     def _ranged(self, spec: str, etag: str | None) -> tuple[bytes, int | None, str | None]:
         headers = {"Accept-Encoding": "identity", "Range": spec}
         if etag and not etag.startswith("W/"):
-            headers["If-Match"] = etag
+            headers["If-Match"] = etag  # a changed file answers 412, not other bytes
         response = self._request("GET", headers)
         if response.status != 206:
-            response.close()
+            response.close()  # never read a whole genome we did not ask for
             raise RangesIgnored(f"{self.display}: the server ignores Range requests")
         total = (response.headers.get("Content-Range") or "").rpartition("/")[2]
         length = response.headers.get("Content-Length")
@@ -589,11 +582,7 @@ class S3Source:
         return True, _chunks(body)
 
     def read(self, start: int, end: int, etag: str | None = None) -> bytes:
-        kwargs = {"Range": f"bytes={start}-{end - 1}"}
-        if etag:
-            kwargs["IfMatch"] = etag
-        body = self._call("get_object", **kwargs)["Body"]
-        return _exact(b"".join(_chunks(body)), end - start)
+        return _exact(self._ranged(f"bytes={start}-{end - 1}", etag)[0], end - start)
 
     def read_upto(
         self, start: int, end: int, etag: str | None = None
