@@ -19,7 +19,7 @@ from typing import Any
 from . import ranged
 from .cache import GenomeCache, Quarantined
 from .errors import GenomeCacheError, RequestError
-from .requests import Request, parse_request
+from .requests import Region, Request, parse_request
 from .retrieval import Genome, open_whole
 
 log = logging.getLogger(__name__)
@@ -85,10 +85,13 @@ def run_batch(
     if not requests:
         return errors
 
+    def regions() -> list[tuple[str, Region]]:
+        """Every region the requests not yet done will read."""
+        return [(r.seq_id, region) for r in pending for region in r.exons + r.cds]
+
     def opened() -> Any:
         if access == "range":
-            hint = [(r.seq_id, region) for r in pending for region in r.exons + r.cds]
-            return ranged.open_genome(cache, fasta_file_url, hint)
+            return ranged.open_genome(cache, fasta_file_url, regions())
         return open_whole(cache, fasta_file_url)
 
     # Damage found mid-read moves the entry aside (Quarantined): open it once more, which
@@ -98,11 +101,7 @@ def run_batch(
         try:
             with opened() as genome:
                 if hasattr(genome, "prefetch_many"):  # range mode: every block of the batch at once
-                    genome.prefetch_many(
-                        (request.seq_id, region)
-                        for request in pending
-                        for region in request.exons + request.cds
-                    )
+                    genome.prefetch_many(regions())
                 while pending:
                     request = pending[0]
                     try:
